@@ -1,0 +1,183 @@
+"""The ``painterly`` command: a thin layer over the library.  Options come from the config dataclasses."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import signal
+import sys
+import typing
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from . import __version__
+from .config import TransferConfig, make_config
+from .errors import DivergedError, PainterlyError
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, cls: type, exclude: Sequence[str] = ()) -> None:
+    """One option per dataclass field: ``--field-name``, typed from the annotation, help and default from
+    the field.  Validation (ranges, choices with suggestions) stays in the dataclass."""
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in exclude:
+            continue
+        t = hints[f.name]
+        args = [t_ for t_ in typing.get_args(t) if t_ is not type(None)]
+        base = args[0] if typing.get_origin(t) is typing.Union else t
+        help_ = f.metadata.get("help", "")
+        choices = f.metadata.get("choices")
+        kw: dict[str, Any] = {"dest": f.name, "default": f.default}
+        if choices is not None:
+            names = choices() if callable(choices) else choices
+            kw["metavar"] = "{" + ",".join(names) + "}"
+        if base is bool:
+            kw["action"] = argparse.BooleanOptionalAction
+        elif typing.get_origin(base) is tuple:
+            kw.update(nargs="+", type=str, metavar=kw.get("metavar", "NAME"))
+        else:
+            kw["type"] = base
+        default = f.default if f.default not in ((), None) else None
+        kw["help"] = help_ + (f" (default: {default})" if default is not None else "")
+        parser.add_argument("--" + f.name.replace("_", "-"), **kw)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="painterly", description="Neural style transfer: render a photo in the style of a painting.")
+    p.add_argument("--version", action="version", version=f"painterly {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    t = sub.add_parser("transfer", help="optimisation-based style transfer (Gatys et al.)",
+                       description="Paint CONTENT in the style of STYLE by optimising the image (Gatys et al. 2016).")
+    t.add_argument("content", help="the photo")
+    t.add_argument("style", help="the painting")
+    t.add_argument("-o", "--output", required=True, help="output image (.png, .jpg, .webp, ...); "
+                                                         "a .json record of the run is written beside it")
+    add_config_arguments(t, TransferConfig)
+    t.add_argument("--save-every", type=int, default=0, metavar="K",
+                   help="write the picture every K steps next to the output (OUT.stepNNNN.png)")
+    t.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=cmd_transfer)
+
+    l_ = sub.add_parser("layers", help="list a backbone's layer names",
+                        description="List the layer names of a backbone; defaults are marked.")
+    l_.add_argument("--backbone", default=TransferConfig.backbone, help="backbone (default: %(default)s)")
+    l_.add_argument("--weights", default=None, help="weights file for the backbone")
+    l_.set_defaults(func=cmd_layers)
+    return p
+
+
+def _config_from_args(cls: type, args: argparse.Namespace) -> Any:
+    return make_config(cls, {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
+
+
+def cmd_transfer(args: argparse.Namespace) -> int:
+    from .images import check_output_path, load_image, save_image
+    from .optimize import Interrupted, StyleTransfer
+
+    if args.save_every < 0:
+        raise PainterlyError(f"--save-every must be non-negative, got {args.save_every}")
+    cfg = _config_from_args(TransferConfig, args)
+    out = check_output_path(args.output)
+    load_image(args.content, "content image")  # fail fast, before the network is loaded
+    load_image(args.style, "style image")
+    engine = StyleTransfer(cfg)
+    engine.backbone  # loads the weights and checks layer names before any progress is shown
+    bar = None
+    if not args.quiet:
+        from tqdm import tqdm
+        bar = tqdm(total=cfg.iterations, unit="step", dynamic_ncols=True, file=sys.stderr)
+
+    def callback(it: Any) -> None:
+        if bar is not None:
+            bar.set_postfix({k: f"{v:.4g}" for k, v in it.terms.items()}, refresh=False)
+            bar.update(1)
+        if args.save_every and it.step % args.save_every == 0 and it.step < it.iterations:
+            save_image(it.pil(), out.with_name(f"{out.stem}.step{it.step:04d}{out.suffix}"))
+
+    try:
+        result = engine.run(args.content, args.style, callback)
+    except Interrupted as e:
+        _close(bar)
+        e.result.save(out)
+        print(f"painterly: interrupted at step {e.result.steps}; saved the picture so far to {out}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except DivergedError as e:
+        _close(bar)
+        res = getattr(e, "result", None)
+        if res is not None and res.steps:
+            res.save(out)
+            raise PainterlyError(f"{e}; saved the last finite picture (step {res.steps}) to {out}") from None
+        raise
+    finally:
+        _close(bar)
+    result.save(out)
+    if not args.quiet:
+        print(f"painterly: wrote {out} ({result.image.size[0]}x{result.image.size[1]}, "
+              f"{result.steps} steps, {result.seconds:.1f} s)", file=sys.stderr)
+    return EXIT_OK
+
+
+def _close(bar: Any) -> None:
+    if bar is not None and not bar.disable:
+        bar.close()
+
+
+def cmd_layers(args: argparse.Namespace) -> int:
+    from .backbones import create_backbone
+
+    net = create_backbone(args.backbone, args.weights)
+    for name in net.layer_names:
+        marks = [m for m, layers in (("content", net.default_content_layers), ("style", net.default_style_layers))
+                 if name in layers]
+        print(name + (f"  ({', '.join(marks)} default)" if marks else ""))
+    return EXIT_OK
+
+
+def _sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of the ``painterly`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    previous = signal.signal(signal.SIGTERM, _sigterm)
+    try:
+        return args.func(args)
+    except PainterlyError as e:
+        print(f"painterly: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("painterly: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        print("painterly: error: out of memory; try a smaller --size", file=sys.stderr)
+        return EXIT_ERROR
+    except RuntimeError as e:
+        if "out of memory" in str(e).lower() or "can't allocate memory" in str(e).lower():
+            print("painterly: error: out of memory; try a smaller --size", file=sys.stderr)
+            return EXIT_ERROR
+        if os.environ.get("PAINTERLY_DEBUG"):
+            raise
+        print(f"painterly: internal error: {str(e).splitlines()[0] if str(e) else type(e).__name__} "
+              "(set PAINTERLY_DEBUG=1 for details)", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,19 @@
+"""Errors that painterly reports to users as one line (the CLI never shows a traceback for these)."""
+from __future__ import annotations
+
+import difflib
+from typing import Iterable
+
+
+class PainterlyError(Exception):
+    """A problem with the user's input or environment, explained in one line."""
+
+
+class DivergedError(PainterlyError):
+    """The optimisation produced a non-finite loss."""
+
+
+def suggest(name: str, choices: Iterable[str]) -> str:
+    """Return ``"; did you mean 'x'?"`` for the closest of ``choices``, or ``""``."""
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)
+    return f"; did you mean '{close[0]}'?" if close else ""

@@ -1,0 +1,158 @@
+"""Image input and output: robust loading (EXIF, odd modes, bad files), resizing, tensors, atomic saving."""
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import PainterlyError
+
+ImageLike = Union[str, os.PathLike, Image.Image]
+
+#: Images above this many pixels are refused before decoding (decompression-bomb guard).
+#: Override with the environment variable PAINTERLY_MAX_PIXELS.
+MAX_PIXELS = 100_000_000
+
+#: File extensions painterly can write, mapped to Pillow format names.
+OUTPUT_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
+
+
+def max_pixels() -> int:
+    env = os.environ.get("PAINTERLY_MAX_PIXELS")
+    return int(env) if env else MAX_PIXELS
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """Convert any Pillow mode to 8-bit RGB; alpha is composited on white."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        a = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or a.max() > 255 else 255.0
+        if img.mode == "F":
+            top = max(1.0, float(a.max()))
+        a = np.clip(a / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        img = Image.fromarray(a, "L")
+    if img.mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(bg, rgba)
+    return img.convert("RGB") if img.mode != "RGB" else img
+
+
+def load_image(src: ImageLike, what: str = "image") -> Image.Image:
+    """Open an image as RGB, respecting EXIF orientation; raise PainterlyError naming the file on failure."""
+    if isinstance(src, Image.Image):
+        return _to_rgb(ImageOps.exif_transpose(src))
+    path = Path(src)
+    if not path.exists():
+        raise PainterlyError(f"{what} '{path}' does not exist")
+    if path.is_dir():
+        raise PainterlyError(f"{what} '{path}' is a directory, not an image file")
+    if path.stat().st_size == 0:
+        raise PainterlyError(f"{what} '{path}' is an empty file")
+    limit = max_pixels()
+    pil_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, limit  # Pillow warns above, fails above 2x
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                w, h = img.size
+                if w * h > limit:
+                    raise PainterlyError(
+                        f"{what} '{path}' is {w}x{h} pixels, above the limit of {limit:,}"
+                        " (set PAINTERLY_MAX_PIXELS to allow it)")
+                img.seek(0)  # first frame of animations
+                img.load()
+                out = _to_rgb(ImageOps.exif_transpose(img))
+    except PainterlyError:
+        raise
+    except UnidentifiedImageError:
+        raise PainterlyError(f"{what} '{path}' is not an image Pillow can read") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise PainterlyError(f"{what} '{path}' is above the limit of {limit:,} pixels ({e}; "
+                             "set PAINTERLY_MAX_PIXELS to allow it)") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise PainterlyError(f"{what} '{path}' is corrupt or truncated ({e})") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = pil_limit
+    return out
+
+
+def scaled_size(size: tuple[int, int], long_side: int) -> tuple[int, int]:
+    """(width, height) scaled so the longer side equals ``long_side`` (at least 1 px each)."""
+    w, h = size
+    s = long_side / max(w, h)
+    return max(1, round(w * s)), max(1, round(h * s))
+
+
+def resize_long_side(img: Image.Image, long_side: int) -> Image.Image:
+    """Resize (down or up) so the longer side is ``long_side`` pixels, with Lanczos filtering."""
+    new = scaled_size(img.size, long_side)
+    return img if new == img.size else img.resize(new, Image.Resampling.LANCZOS)
+
+
+def to_tensor(img: Image.Image) -> torch.Tensor:
+    """PIL RGB -> float tensor (1, 3, H, W) in [0, 1]."""
+    a = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
+    return torch.from_numpy(a).permute(2, 0, 1).unsqueeze(0).contiguous()
+
+
+def to_pil(x: torch.Tensor) -> Image.Image:
+    """Float tensor (1, 3, H, W) or (3, H, W) in [0, 1] -> PIL RGB."""
+    x = x.detach().float().cpu()
+    if x.dim() == 4:
+        x = x[0]
+    a = (x.clamp(0, 1).permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
+    return Image.fromarray(a, "RGB")
+
+
+def check_output_path(path: str | os.PathLike) -> Path:
+    """Fail early (before any work) if ``path`` cannot be written as an image."""
+    p = Path(path)
+    if p.suffix.lower() not in OUTPUT_FORMATS:
+        raise PainterlyError(
+            f"output '{p}' has an unsupported extension '{p.suffix}' (use one of {', '.join(OUTPUT_FORMATS)})")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise PainterlyError(f"output folder '{parent}' does not exist")
+    if p.is_dir():
+        raise PainterlyError(f"output '{p}' is a directory")
+    if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise PainterlyError(f"output '{p}' is not writable")
+    return p
+
+
+def atomic_write(path: str | os.PathLike, write) -> None:
+    """Call ``write(tmp_path)`` then rename onto ``path``, so a crash never leaves a half-written file."""
+    p = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=p.suffix + ".part", dir=p.parent if str(p.parent) else ".")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, p)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def save_image(img: Image.Image, path: str | os.PathLike) -> None:
+    """Save atomically, format chosen by extension."""
+    p = Path(path)
+    fmt = OUTPUT_FORMATS.get(p.suffix.lower())
+    if fmt is None:
+        raise PainterlyError(f"output '{p}' has an unsupported extension '{p.suffix}'")
+    kwargs = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
+    try:
+        atomic_write(p, lambda tmp: img.save(tmp, format=fmt, **kwargs))
+    except OSError as e:
+        raise PainterlyError(f"cannot write output '{p}': {e.strerror or e}") from None

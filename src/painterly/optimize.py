@@ -1,0 +1,253 @@
+"""Optimisation-based style transfer: the loop of Gatys et al. (2016), "Image Style Transfer Using
+Convolutional Neural Networks", with pluggable backbones, losses, optimisers and initialisations.
+
+The library never prints: progress goes to a callback that receives an :class:`Iterate`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import torch
+from PIL import Image
+
+from . import __version__
+from .backbones import Backbone, create_backbone
+from .config import TransferConfig, make_config
+from .errors import DivergedError, PainterlyError
+from .images import ImageLike, atomic_write, load_image, resize_long_side, save_image, to_pil, to_tensor
+from .losses import CONTENT_LOSSES, gram_matrix, style_loss, tv_loss
+from .registry import Registry
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """How to build an optimiser over the image, and its default learning rate (images live in [0, 1])."""
+
+    build: Callable[[list[torch.Tensor], float], torch.optim.Optimizer]
+    lr: float
+
+
+OPTIMIZERS: Registry[OptimizerSpec] = Registry("optimizer")
+# L-BFGS: one iteration (one function evaluation) per step, so progress is reported every step;
+# the tolerances are off because painterly decides when to stop.
+OPTIMIZERS.register("lbfgs")(OptimizerSpec(
+    lambda p, lr: torch.optim.LBFGS(p, lr=lr, max_iter=1, history_size=100, tolerance_grad=0.0,
+                                    tolerance_change=0.0), 1.0))
+OPTIMIZERS.register("adam")(OptimizerSpec(lambda p, lr: torch.optim.Adam(p, lr=lr), 0.02))
+OPTIMIZERS.register("adamw")(OptimizerSpec(lambda p, lr: torch.optim.AdamW(p, lr=lr, weight_decay=0.0), 0.02))
+OPTIMIZERS.register("nadam")(OptimizerSpec(lambda p, lr: torch.optim.NAdam(p, lr=lr), 0.02))
+
+
+def parse_layers(specs: Sequence[str], default: Sequence[str]) -> dict[str, float]:
+    """``["relu1_1:2", "relu2_1"]`` -> ``{"relu1_1": 2.0, "relu2_1": 1.0}``, normalised to sum to 1."""
+    out: dict[str, float] = {}
+    for spec in specs or default:
+        name, _, w = spec.partition(":")
+        try:
+            weight = float(w) if w else 1.0
+        except ValueError:
+            raise PainterlyError(f"bad layer weight in '{spec}' (use NAME or NAME:WEIGHT)") from None
+        if not math.isfinite(weight) or weight < 0:
+            raise PainterlyError(f"layer weight in '{spec}' must be a non-negative number")
+        out[name] = out.get(name, 0.0) + weight
+    total = sum(out.values())
+    if total <= 0:
+        raise PainterlyError("layer weights must not all be zero")
+    return {k: v / total for k, v in out.items()}
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise PainterlyError(f"unknown device '{name}' (use cpu, cuda, cuda:N or auto)") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise PainterlyError(f"device '{name}' requested but CUDA is not available (use --device cpu)")
+    return dev
+
+
+@dataclass
+class Iterate:
+    """What the loop hands its callback after each step."""
+
+    step: int
+    iterations: int
+    loss: float
+    terms: dict[str, float]
+    elapsed: float
+    image: torch.Tensor  # (1, 3, H, W) in [0, 1], detached; do not modify
+
+    def pil(self) -> Image.Image:
+        return to_pil(self.image)
+
+
+@dataclass
+class TransferResult:
+    """The picture and a record of how it was made."""
+
+    image: Image.Image
+    config: TransferConfig
+    terms: dict[str, float]
+    history: list[dict[str, float]]
+    seconds: float
+    steps: int
+    stopped: str = "completed"  # completed | interrupted | diverged
+    inputs: dict[str, str] = field(default_factory=dict)
+
+    def record(self) -> dict[str, Any]:
+        """A JSON-able description: resolved options, version, time, final loss terms."""
+        return {
+            "painterly_version": __version__,
+            "job": "transfer",
+            "inputs": self.inputs,
+            "options": dataclasses.asdict(self.config),
+            "output_size": list(self.image.size),
+            "steps": self.steps,
+            "stopped": self.stopped,
+            "seconds": round(self.seconds, 3),
+            "seconds_per_step": round(self.seconds / max(1, self.steps), 4),
+            "final_loss": self.terms,
+            "loss_history": [round(h["total"], 6) for h in self.history],
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write the image (format from the extension) and ``<path>.json`` beside it; returns the JSON path."""
+        path = Path(path)
+        save_image(self.image, path)
+        rec = path.with_suffix(".json")
+        atomic_write(rec, lambda tmp: Path(tmp).write_text(json.dumps(self.record(), indent=2)))
+        return rec
+
+
+class Interrupted(KeyboardInterrupt):
+    """Raised on Ctrl-C / SIGTERM during a transfer; ``.result`` holds the picture so far."""
+
+    def __init__(self, result: TransferResult) -> None:
+        super().__init__("interrupted")
+        self.result = result
+
+
+class StyleTransfer:
+    """Gatys et al. style transfer with a reusable backbone.
+
+    >>> st = StyleTransfer(TransferConfig(size=256))
+    >>> result = st.run("photo.jpg", "painting.jpg")      # doctest: +SKIP
+    """
+
+    def __init__(self, config: Optional[TransferConfig] = None, **options: Any) -> None:
+        self.config = config.replace(**options) if config else make_config(TransferConfig, options)
+        self.device = resolve_device(self.config.device)
+        self._backbone: Optional[Backbone] = None
+
+    def _layers(self, net: Backbone) -> tuple[dict[str, float], dict[str, float]]:
+        c = parse_layers(self.config.content_layers, net.default_content_layers)
+        s = parse_layers(self.config.style_layers, net.default_style_layers)
+        net.check_layers([*c, *s])
+        return c, s
+
+    @property
+    def backbone(self) -> Backbone:
+        if self._backbone is None:
+            cfg = self.config
+            net = create_backbone(cfg.backbone, cfg.weights, cfg.pool)
+            c, s = self._layers(net)
+            self._backbone = net.truncate([*c, *s]).to(self.device)
+        return self._backbone
+
+    def run(self, content: ImageLike, style: ImageLike,
+            callback: Optional[Callable[[Iterate], None]] = None) -> TransferResult:
+        """Paint ``content`` in the style of ``style``.  Raises :class:`Interrupted` on Ctrl-C (with the
+        picture so far) and :class:`DivergedError` on a non-finite loss (with the last finite picture)."""
+        cfg = self.config
+        content_img = resize_long_side(load_image(content, "content image"), cfg.size)
+        style_img = resize_long_side(load_image(style, "style image"), max(1, round(cfg.size * cfg.style_scale)))
+        net = self.backbone
+        c_layers, s_layers = self._layers(net)
+        dev = self.device
+        gen = torch.Generator().manual_seed(cfg.seed)
+        c = to_tensor(content_img).to(dev)
+        s = to_tensor(style_img).to(dev)
+        content_loss = CONTENT_LOSSES.get(cfg.content_loss)
+        with torch.no_grad():
+            c_targets = net(c, list(c_layers))
+            s_targets = {k: gram_matrix(v) for k, v in net(s, list(s_layers)).items()}
+
+        x = self._init(c, s, gen).to(dev).contiguous().requires_grad_(True)
+        spec = OPTIMIZERS.get(cfg.optimizer)
+        opt = spec.build([x], cfg.lr or spec.lr)
+        layers = list(dict.fromkeys([*c_layers, *s_layers]))
+        terms: dict[str, torch.Tensor] = {}
+
+        def closure() -> torch.Tensor:
+            opt.zero_grad(set_to_none=True)
+            feats = net(x, layers)
+            terms["content"] = cfg.content_weight * sum(
+                w * content_loss(feats[k], c_targets[k]) for k, w in c_layers.items())
+            terms["style"] = cfg.style_weight * sum(
+                w * style_loss(gram_matrix(feats[k]), s_targets[k]) for k, w in s_layers.items())
+            if cfg.tv_weight:
+                terms["tv"] = cfg.tv_weight * tv_loss(x)
+            loss = sum(terms.values())
+            loss.backward()
+            return loss
+
+        history: list[dict[str, float]] = []
+        last_good = x.detach().clone()
+        t0 = time.perf_counter()
+        inputs = {"content": _name(content), "style": _name(style)}
+
+        def result(img: torch.Tensor, stopped: str) -> TransferResult:
+            return TransferResult(to_pil(img), cfg, dict(history[-1]) if history else {}, history,
+                                  time.perf_counter() - t0, len(history), stopped, inputs)
+
+        step = 0
+        try:
+            for step in range(1, cfg.iterations + 1):
+                loss = opt.step(closure)
+                values = {k: float(v.detach()) for k, v in terms.items()}
+                values["total"] = float(loss.detach())
+                if not all(math.isfinite(v) for v in values.values()) or not torch.isfinite(x).all():
+                    raise DivergedError(
+                        f"optimisation diverged at step {step} (loss {values['total']}); "
+                        "try a smaller --lr or lower loss weights")
+                with torch.no_grad():
+                    x.clamp_(0.0, 1.0)
+                    last_good.copy_(x)
+                history.append(values)
+                if callback is not None:
+                    callback(Iterate(step, cfg.iterations, values["total"], values,
+                                     time.perf_counter() - t0, last_good))
+        except DivergedError as e:
+            e.result = result(last_good, "diverged")  # type: ignore[attr-defined]
+            raise
+        except KeyboardInterrupt:
+            raise Interrupted(result(last_good, "interrupted")) from None
+        return result(last_good, "completed")
+
+    def _init(self, c: torch.Tensor, s: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        mode = self.config.init
+        if mode == "content":
+            return c.clone()
+        if mode == "noise":
+            return torch.rand(c.shape, generator=gen)
+        if mode == "style":
+            return torch.nn.functional.interpolate(s, size=c.shape[-2:], mode="bilinear", align_corners=False)
+        raise PainterlyError(f"unknown init '{mode}'")
+
+
+def _name(src: ImageLike) -> str:
+    return str(src) if not isinstance(src, Image.Image) else "<PIL.Image>"
+
+
+def transfer(content: ImageLike, style: ImageLike, *, callback: Optional[Callable[[Iterate], None]] = None,
+             **options: Any) -> Image.Image:
+    """Render ``content`` in the style of ``style`` and return the picture (options: see TransferConfig)."""
+    return StyleTransfer(**options).run(content, style, callback).image

@@ -1,0 +1,150 @@
+"""The CLI end to end: every flag of `painterly transfer` and `painterly layers`, and bad input."""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from PIL import Image
+
+from painterly.cli import main
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_transfer_end_to_end_64px(capsys, tmp_path, content_path, style_path):
+    out = tmp_path / "out.png"
+    code, _, err = run(capsys, "transfer", content_path, style_path, "-o", out, "--size", 64,
+                       "--iterations", 4, "--save-every", 2)
+    assert code == 0, err
+    img = Image.open(out)
+    assert img.size == (64, 43) and img.mode == "RGB"
+    rec = json.loads(out.with_suffix(".json").read_text())
+    assert rec["options"]["size"] == 64 and rec["options"]["iterations"] == 4
+    assert rec["steps"] == 4 and rec["seconds"] > 0 and rec["painterly_version"]
+    assert set(rec["final_loss"]) >= {"content", "style", "total"}
+    assert (tmp_path / "out.step0002.png").exists()
+    assert "step" in err and "wrote" in err  # progress bar and summary on stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json", "out.png", "out.step0002.png"]
+
+
+def test_transfer_all_engine_flags(capsys, tmp_path, small_pair):
+    c, s = small_pair
+    out = tmp_path / "o.jpg"
+    code, _, err = run(capsys, "transfer", c, s, "-o", out, "--size", 32, "--iterations", 3,
+                       "--content-weight", 2, "--style-weight", 5, "--tv-weight", 0.1,
+                       "--content-layers", "relu3_2", "--style-layers", "relu1_1:2", "relu2_1",
+                       "--content-loss", "mse", "--backbone", "vgg19", "--pool", "avg", "--optimizer", "adam",
+                       "--lr", 0.05, "--init", "noise", "--style-scale", 1.5, "--seed", 3, "--device", "cpu",
+                       "--quiet")
+    assert code == 0, err
+    assert err == ""  # --quiet: nothing on stderr
+    rec = json.loads(out.with_suffix(".json").read_text())["options"]
+    assert rec["style_layers"] == ["relu1_1:2", "relu2_1"] and rec["pool"] == "avg" and rec["lr"] == 0.05
+    assert "tv" in json.loads(out.with_suffix(".json").read_text())["final_loss"]
+
+
+def test_weights_flag_uses_given_file(capsys, tmp_path, small_pair):
+    c, s = small_pair
+    code, _, err = run(capsys, "transfer", c, s, "-o", tmp_path / "o.png", "--weights", tmp_path / "none.bin",
+                       "--size", 32, "--iterations", 1)
+    assert code == 1 and "none.bin" in err and "not found" in err
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_layers_command(capsys):
+    code, out, _ = run(capsys, "layers")
+    lines = out.splitlines()
+    assert code == 0 and lines[0] == "conv1_1" and "relu4_2  (content default)" in lines
+    assert sum("style default" in line for line in lines) == 5
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--size", "0"], "--size must be at least 1"),
+    (["--size", "-5"], "--size must be at least 1"),
+    (["--iterations", "abc"], "invalid int value"),
+    (["--style-layers", "relu4_22"], "did you mean 'relu4_2'"),
+    (["--optimizer", "lbgfs"], "did you mean 'lbfgs'"),
+    (["--save-every", "-1"], "--save-every must be non-negative"),
+])
+def test_bad_flags_are_one_line_errors(capsys, tmp_path, small_pair, argv, match):
+    c, s = small_pair
+    out = tmp_path / "o.png"
+    code, _, err = run_catching(capsys, "transfer", c, s, "-o", out, "--iterations", 1, *argv)
+    assert code in (1, 2) and match in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+def run_catching(capsys, *argv):
+    try:
+        return run(capsys, *argv)
+    except SystemExit as e:  # argparse exits for usage errors
+        out, err = capsys.readouterr()
+        return e.code, out, err
+
+
+@pytest.mark.parametrize("which", ["content", "style"])
+@pytest.mark.parametrize("kind, match", [("missing", "does not exist"), ("text", "not an image"),
+                                         ("dir", "is a directory")])
+def test_bad_images(capsys, tmp_path, small_pair, which, kind, match):
+    c, s = small_pair
+    bad = tmp_path / "bad.jpg"
+    if kind == "text":
+        bad.write_text("nope")
+    elif kind == "dir":
+        bad.mkdir()
+    args = (bad, s) if which == "content" else (c, bad)
+    out = tmp_path / "o.png"
+    code, _, err = run(capsys, "transfer", *args, "-o", out, "--iterations", 1)
+    assert code == 1 and f"{which} image" in err and match in err
+    assert len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_bad_output_paths(capsys, tmp_path, small_pair):
+    c, s = small_pair
+    code, _, err = run(capsys, "transfer", c, s, "-o", tmp_path / "missing" / "o.png")
+    assert code == 1 and "does not exist" in err
+    code, _, err = run(capsys, "transfer", c, s, "-o", tmp_path / "o.gifx")
+    assert code == 1 and "unsupported extension" in err
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        if os.access(ro, os.W_OK):
+            pytest.skip("running as a user who can write anywhere")
+        code, _, err = run(capsys, "transfer", c, s, "-o", ro / "o.png")
+        assert code == 1 and "not writable" in err
+    finally:
+        ro.chmod(0o700)
+
+
+def test_python_dash_m_and_sigint_saves_picture_so_far(tmp_path, content_path, style_path):
+    out = tmp_path / "o.png"
+    proc = subprocess.Popen([sys.executable, "-m", "painterly", "transfer", str(content_path), str(style_path),
+                             "-o", str(out), "--size", "64", "--iterations", "100000"],
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    buf = ""
+    while time.time() < deadline and not re.search(r"\| [1-9]\d*/100000", buf):  # wait for a finished step
+        buf += proc.stderr.read(1)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    err = buf + proc.communicate(timeout=60)[1]
+    assert proc.returncode == 130, err
+    assert "interrupted at step" in err and "Traceback" not in err
+    assert Image.open(out).size == (64, 43)
+    assert json.loads(out.with_suffix(".json").read_text())["stopped"] == "interrupted"
+
+
+def test_no_command_prints_help(capsys):
+    code, _, err = run(capsys)
+    assert code == 2 and "transfer" in err

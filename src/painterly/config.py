@@ -39,7 +39,7 @@ class TransferConfig:
                          "(times --style-scale)", min=1)
     iterations: int = opt(300, "optimisation steps", min=1)
     content_weight: float = opt(1.0, "weight of the content loss", min=0.0)
-    style_weight: float = opt(10.0, "weight of the style loss (relative Gram distance, averaged over style layers)",
+    style_weight: float = opt(5.0, "weight of the style loss (relative Gram distance, averaged over style layers)",
                               min=0.0)
     tv_weight: float = opt(0.0, "weight of the total-variation (smoothness) loss", min=0.0)
     content_layers: tuple[str, ...] = opt((), "content layers as NAME or NAME:WEIGHT (default: the backbone's; "

@@ -1,0 +1,45 @@
+"""Quality of `painterly transfer` with its defaults on photo/painting pairs, scored by the shared judge
+(../shared/tools/judge.py: original VGG19, Gram distance relu1_1..relu5_1, content distance relu4_2).
+
+Usage: python benchmarks/quality_check.py OUTDIR CONTENT:STYLE [CONTENT:STYLE ...] [-- extra painterly flags]
+Prints, per pair, the output's style and content distances and the photo's own style distance.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+JUDGE = ROOT.parent / "shared" / "tools" / "judge.py"
+
+
+def judge(out: Path, content: Path, style: Path) -> tuple[float, float]:
+    line = subprocess.run([sys.executable, str(JUDGE), str(out), str(content), str(style)],
+                          capture_output=True, text=True, check=True).stdout
+    parts = dict(kv.split("=") for kv in line.split())
+    return float(parts["style"]), float(parts["content"])
+
+
+def main(argv: list[str]) -> None:
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    argv = argv[: argv.index("--")] if "--" in argv else argv
+    outdir, pairs = Path(argv[0]), argv[1:]
+    outdir.mkdir(parents=True, exist_ok=True)
+    print("| content | style | seconds | style dist | photo's own style dist | ratio | content dist |")
+    print("|---|---|---|---|---|---|---|")
+    for pair in pairs:
+        c, s = (Path(p) for p in pair.split(":"))
+        out = outdir / f"{c.stem}__{s.stem}.png"
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "painterly", "transfer", str(c), str(s), "-o", str(out), "-q", *extra],
+                       check=True)
+        secs = time.perf_counter() - t
+        so, co = judge(out, c, s)
+        sp, _ = judge(c, c, s)
+        print(f"| {c.name} | {s.name} | {secs:.0f} | {so:.4f} | {sp:.4f} | {so / sp:.3f} | {co:.3f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

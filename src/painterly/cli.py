@@ -40,10 +40,16 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type, exclude: Se
         if choices is not None:
             names = choices() if callable(choices) else choices
             kw["metavar"] = "{" + ",".join(names) + "}"
+        if "metavar" in f.metadata:
+            kw["metavar"] = f.metadata["metavar"]
         if base is bool:
             kw["action"] = argparse.BooleanOptionalAction
         elif typing.get_origin(base) is tuple:
-            kw.update(nargs="+", type=str, metavar=kw.get("metavar", "NAME"))
+            item = typing.get_args(base)[0]
+            if f.metadata.get("repeat"):
+                kw.update(action="append", type=item, default=None)
+            else:
+                kw.update(nargs="+", type=item, metavar=kw.get("metavar", "NAME"))
         else:
             kw["type"] = base
         default = f.default if f.default not in ((), None) else None
@@ -77,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config_from_args(cls: type, args: argparse.Namespace) -> Any:
-    return make_config(cls, {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)}
+    return make_config(cls, {k: (f.default if v is None and f.metadata.get("repeat") else v)
+                             for f in dataclasses.fields(cls) for k, v in [(f.name, values[f.name])]})
 
 
 def cmd_transfer(args: argparse.Namespace) -> int:

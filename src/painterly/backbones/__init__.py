@@ -55,4 +55,4 @@ def create_backbone(name: str = "vgg19", weights: Optional[str] = None, pool: st
     return net
 
 
-from . import vgg  # noqa: E402,F401  (registers the VGG backbones)
+from . import resnet, vgg  # noqa: E402,F401  (registers the backbones)

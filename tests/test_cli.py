@@ -148,3 +148,13 @@ def test_python_dash_m_and_sigint_saves_picture_so_far(tmp_path, content_path, s
 def test_no_command_prints_help(capsys):
     code, _, err = run(capsys)
     assert code == 2 and "transfer" in err
+
+
+def test_layers_of_another_backbone_with_weights_file(capsys, tmp_path):
+    import torch
+    from painterly.backbones.vgg import VGG, VGG16_CFG
+
+    net = VGG("x", VGG16_CFG, "max", "torchvision")
+    torch.save({f"features.{k}": v for k, v in net.layers.state_dict().items()}, tmp_path / "v.pth")
+    code, out, _ = run(capsys, "layers", "--backbone", "vgg16", "--weights", tmp_path / "v.pth")
+    assert code == 0 and "relu3_3  (style default)" in out.splitlines() and "relu2_2  (content, style default)" in out

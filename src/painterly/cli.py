@@ -12,6 +12,7 @@ from typing import Any, Optional, Sequence
 
 from . import __version__
 from .config import TransferConfig, make_config
+from .experiments import ExperimentConfig
 from .errors import DivergedError, PainterlyError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -73,6 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the picture every K steps next to the output (OUT.stepNNNN.png)")
     t.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=cmd_transfer)
+
+    e = sub.add_parser("experiment", help="compare options side by side (tables, plots, contact sheets)",
+                       description="Run studies over transfer options on photo/painting pairs and write CSV and "
+                                   "Markdown tables, loss curves, summary plots and contact sheets.")
+    add_config_arguments(e, ExperimentConfig)
+    add_config_arguments(e, TransferConfig, exclude=("extra_style", "style_blend"))
+    e.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    e.set_defaults(func=cmd_experiment)
 
     l_ = sub.add_parser("layers", help="list a backbone's layer names",
                         description="List the layer names of a backbone; defaults are marked.")
@@ -138,6 +147,34 @@ def cmd_transfer(args: argparse.Namespace) -> int:
 def _close(bar: Any) -> None:
     if bar is not None and not bar.disable:
         bar.close()
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    from .experiments import run_experiment
+
+    exp = _config_from_args(ExperimentConfig, args)
+    base = make_config(TransferConfig, {f.name: getattr(args, f.name) for f in dataclasses.fields(TransferConfig)
+                                        if f.name not in ("extra_style", "style_blend")})
+    state: dict[str, Any] = {"bar": None}
+
+    def progress(label: str, it: Any) -> None:
+        if args.quiet:
+            return
+        from tqdm import tqdm
+        if it is None:
+            _close(state["bar"])
+            state["bar"] = tqdm(total=None, desc=label, unit="step", file=sys.stderr, dynamic_ncols=True)
+        else:
+            state["bar"].total = it.iterations
+            state["bar"].set_postfix(loss=f"{it.loss:.4g}", refresh=False)
+            state["bar"].update(1)
+
+    try:
+        out = run_experiment(exp, base, progress)
+    finally:
+        _close(state["bar"])
+    print(f"painterly: wrote the studies to {out}/", file=sys.stderr)
+    return EXIT_OK
 
 
 def cmd_layers(args: argparse.Namespace) -> int:

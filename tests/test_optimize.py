@@ -115,3 +115,13 @@ def test_config_defaults_are_paper_defaults():
     assert net.default_content_layers == ("relu4_2",)
     assert net.default_style_layers == ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
     assert net.layer_names[-1] == "relu5_1"  # truncated after the deepest needed layer
+
+
+def test_bf16_keeps_image_and_losses_fp32_and_still_converges(content_path, style_path):
+    fp32 = StyleTransfer(size=64, iterations=12, precision="fp32").run(content_path, style_path)
+    bf16 = StyleTransfer(size=64, iterations=12, precision="bf16").run(content_path, style_path)
+    assert bf16.compute["dtype"] == "bfloat16" and fp32.compute["dtype"] == "float32"
+    assert bf16.history[-1]["total"] < 0.5 * bf16.history[0]["total"]
+    # same optimisation within bf16 rounding: final losses agree to 15 %
+    assert abs(bf16.history[-1]["total"] - fp32.history[-1]["total"]) < 0.15 * fp32.history[-1]["total"]
+    assert bf16.record()["compute"]["dtype"] == "bfloat16"

@@ -72,6 +72,8 @@ class TransferConfig:
                           choices=["luminance", "histogram"])
     seed: int = opt(0, "random seed")
     device: str = opt("auto", "cpu, cuda, cuda:N, or auto (cuda when available)")
+    precision: str = opt("fp32", "network arithmetic: bf16 (image, losses and optimiser stay fp32), fp32, or auto "
+                                 "(bf16 where the CPU or GPU supports it)", choices=["auto", "fp32", "bf16"])
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):  # lists (from the CLI or JSON) become tuples

@@ -65,6 +65,21 @@ def parse_layers(specs: Sequence[str], default: Sequence[str]) -> dict[str, floa
     return {k: v / total for k, v in out.items()}
 
 
+def resolve_precision(name: str, device: torch.device) -> torch.dtype:
+    """``auto`` picks bf16 where the hardware has fast bf16 (AVX-512 BF16/AMX CPUs, Ampere+ GPUs)."""
+    if name == "fp32":
+        return torch.float32
+    if name == "bf16":
+        return torch.bfloat16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float32
+    try:
+        fast = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        fast = False
+    return torch.bfloat16 if fast else torch.float32
+
+
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -104,6 +119,7 @@ class TransferResult:
     steps: int
     stopped: str = "completed"  # completed | interrupted | diverged
     inputs: dict[str, str] = field(default_factory=dict)
+    compute: dict[str, str] = field(default_factory=dict)
 
     def record(self) -> dict[str, Any]:
         """A JSON-able description: resolved options, version, time, final loss terms."""
@@ -112,6 +128,7 @@ class TransferResult:
             "job": "transfer",
             "inputs": self.inputs,
             "options": dataclasses.asdict(self.config),
+            "compute": self.compute,
             "output_size": list(self.image.size),
             "steps": self.steps,
             "stopped": self.stopped,
@@ -148,6 +165,7 @@ class StyleTransfer:
     def __init__(self, config: Optional[TransferConfig] = None, **options: Any) -> None:
         self.config = config.replace(**options) if config else make_config(TransferConfig, options)
         self.device = resolve_device(self.config.device)
+        self.dtype = resolve_precision(self.config.precision, self.device)
         self._backbone: Optional[Backbone] = None
         self._normalized = False
 
@@ -174,14 +192,21 @@ class StyleTransfer:
                 if means is not None:
                     normalize_filters(net, means)
                     self._normalized = True
-            self._backbone = net.to(self.device)
+            net = net.to(self.device)
+            if cfg.normalize_filters and not self._normalized:
+                self._backbone = net  # kept fp32: each run normalises a copy, then casts it
+            else:
+                self._backbone = self._compute_setup(net)
         return self._backbone
+
+    def _compute_setup(self, net: Backbone) -> Backbone:
+        return net.set_compute(self.dtype, channels_last=True)
 
     def _network(self, images: Sequence[torch.Tensor]) -> Backbone:
         """The backbone for one run: weights without shipped statistics are normalised over the run's images."""
         net = self.backbone
         if self.config.normalize_filters and not self._normalized:
-            net = normalize_filters(copy.deepcopy(net), filter_means(net, images))
+            net = self._compute_setup(normalize_filters(copy.deepcopy(net), filter_means(net, images)))
         return net
 
     def run(self, content: ImageLike, style: ImageLike,
@@ -203,9 +228,12 @@ class StyleTransfer:
         net = self._network([c, *styles])
         c_layers, s_layers = self._layers(net)
         content_loss = CONTENT_LOSSES.get(cfg.content_loss)
+        def features(img: torch.Tensor, names: Sequence[str]) -> dict[str, torch.Tensor]:
+            return {k: v.float() for k, v in net(img, names).items()}  # losses in fp32
+
         with torch.no_grad():
-            c_targets = net(c, list(c_layers))
-            s_targets = [{k: gram_matrix(v) for k, v in net(s, list(s_layers)).items()} for s in styles]
+            c_targets = features(c, list(c_layers))
+            s_targets = [{k: gram_matrix(v) for k, v in features(s, list(s_layers)).items()} for s in styles]
             lap_target = laplacian(c, cfg.laplacian_pool) if cfg.laplacian_weight else None
 
         gen = torch.Generator().manual_seed(cfg.seed)
@@ -217,7 +245,7 @@ class StyleTransfer:
 
         def closure() -> torch.Tensor:
             opt.zero_grad(set_to_none=True)
-            feats = net(x, layers)
+            feats = features(x, layers)
             terms["content"] = cfg.content_weight * sum(
                 w * content_loss(feats[k], c_targets[k]) for k, w in c_layers.items())
             grams = {k: gram_matrix(feats[k]) for k in s_layers}
@@ -243,7 +271,8 @@ class StyleTransfer:
             if cfg.preserve_color and cfg.color_mode == "luminance":
                 img = recombine(img, photo)
             return TransferResult(to_pil(img), cfg, dict(history[-1]) if history else {}, history,
-                                  time.perf_counter() - t0, len(history), stopped, inputs)
+                                  time.perf_counter() - t0, len(history), stopped, inputs,
+                                  {"device": str(dev), "dtype": str(self.dtype).replace("torch.", "")})
 
         step = 0
         try:

@@ -30,6 +30,27 @@ class Backbone(nn.Module):
                     f"unknown layer '{layer}' for backbone {self.name}{suggest(layer, self.layer_names)}"
                     f" ('painterly layers --backbone {self.name}' lists them)")
 
+    channels_last: bool = False
+
+    def set_compute(self, dtype: torch.dtype = torch.float32, channels_last: bool = False) -> "Backbone":
+        """Run the convolutions in ``dtype`` (weights cast once) and, optionally, channels-last memory layout.
+        Inputs stay fp32 images in [0, 1]; the input normalisation is done in fp32 before the cast."""
+        self.channels_last = channels_last
+        keep = {n: b.clone() for n, b in self.named_buffers() if n in ("mean", "std")}  # stay fp32
+        self.to(dtype=dtype, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+        for n, b in keep.items():
+            setattr(self, n, b)
+        return self
+
+    def compute_input(self, x: torch.Tensor) -> torch.Tensor:
+        """The normalised image in the network's dtype and memory layout."""
+        h = self.normalize(x)
+        dtype = next(self.parameters()).dtype
+        return h.to(dtype=dtype, memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - each backbone defines it
+        raise NotImplementedError
+
     def truncate(self, layers: Sequence[str]) -> "Backbone":
         """Drop every module after the deepest of ``layers`` (they would only cost time)."""
         raise NotImplementedError

@@ -75,8 +75,11 @@ class ResNet50(Backbone):
         self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1), persistent=False)
         self.n_stages = 4
 
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
     def steps(self, x: torch.Tensor) -> Iterator[tuple[str, torch.Tensor]]:
-        h = self.conv1((x - self.mean) / self.std); yield "conv1_conv", h  # noqa: E702
+        h = self.conv1(self.compute_input(x)); yield "conv1_conv", h  # noqa: E702
         h = self.bn1(h); yield "conv1_bn", h  # noqa: E702
         h = torch.relu(h); yield "conv1_relu", h  # noqa: E702
         h = self.maxpool(h); yield "pool1_pool", h  # noqa: E702

@@ -80,7 +80,7 @@ class VGG(Backbone):
         wanted = set(layers)
         last = max(self.layer_names.index(n) for n in wanted)
         out: dict[str, torch.Tensor] = {}
-        h = self.normalize(x)
+        h = self.compute_input(x)
         for i in range(last + 1):
             h = self.layers[i](h)
             name = self.layer_names[i]

@@ -43,11 +43,13 @@ def test_transfer_all_engine_flags(capsys, tmp_path, small_pair):
                        "--content-layers", "relu3_2", "--style-layers", "relu1_1:2", "relu2_1",
                        "--content-loss", "mse", "--backbone", "vgg19", "--pool", "avg", "--optimizer", "adam",
                        "--lr", 0.05, "--init", "noise", "--style-scale", 1.5, "--seed", 3, "--device", "cpu",
-                       "--quiet")
+                       "--precision", "bf16", "--scales", "16:2", "--tolerance", "0.001", "--quiet")
     assert code == 0, err
     assert err == ""  # --quiet: nothing on stderr
     rec = json.loads(out.with_suffix(".json").read_text())["options"]
     assert rec["style_layers"] == ["relu1_1:2", "relu2_1"] and rec["pool"] == "avg" and rec["lr"] == 0.05
+    compute = json.loads(out.with_suffix(".json").read_text())["compute"]
+    assert compute["dtype"] == "bfloat16" and compute["scales"] == "16:2,32:3"
     assert "tv" in json.loads(out.with_suffix(".json").read_text())["final_loss"]
 
 

@@ -125,3 +125,27 @@ def test_bf16_keeps_image_and_losses_fp32_and_still_converges(content_path, styl
     # same optimisation within bf16 rounding: final losses agree to 15 %
     assert abs(bf16.history[-1]["total"] - fp32.history[-1]["total"]) < 0.15 * fp32.history[-1]["total"]
     assert bf16.record()["compute"]["dtype"] == "bfloat16"
+
+
+def test_coarse_to_fine_schedule(content_path, style_path):
+    from painterly.optimize import parse_scales
+
+    assert parse_scales("", 256, 30) == [(256, 30)]
+    assert parse_scales("64:20,128", 256, 30) == [(64, 20), (128, 30), (256, 30)]
+    assert parse_scales("64:20,256:5", 256, 30) == [(64, 20), (256, 5)]
+    for bad in ("x", "512:3", "64:-1"):
+        with pytest.raises(PainterlyError):
+            parse_scales(bad, 256, 30)
+    seen = []
+    res = StyleTransfer(size=64, iterations=4, scales="32:6").run(content_path, style_path, callback=seen.append)
+    assert [i.scale for i in seen] == [32] * 6 + [64] * 4 and seen[-1].iterations == 10
+    assert seen[0].image.shape[-1] == 32 and res.image.size == (64, 43)
+    photo_start = StyleTransfer(size=64, iterations=1).run(content_path, style_path).history[0]["total"]
+    assert res.history[6]["total"] < photo_start  # the upsampled picture starts ahead of the photo
+
+
+def test_tolerance_stops_early(content_path, style_path):
+    res = StyleTransfer(size=48, iterations=300, tolerance=0.02).run(content_path, style_path)
+    assert 10 < res.steps < 300 and res.stopped == "completed"
+    h = [x["total"] for x in res.history]
+    assert h[-11] - h[-1] < 0.02 * h[-11]

@@ -37,7 +37,11 @@ class TransferConfig:
 
     size: int = opt(512, "long side of the output in pixels; the style image is scaled to the same long side "
                          "(times --style-scale)", min=1)
-    iterations: int = opt(300, "optimisation steps", min=1)
+    iterations: int = opt(300, "optimisation steps (at the final scale, with --scales)", min=1)
+    scales: str = opt("", "coarse-to-fine schedule before the final size, e.g. 128:200,256:100 (SIZE or "
+                          "SIZE:STEPS; the picture is upsampled between scales)", metavar="SIZE[:STEPS],...")
+    tolerance: float = opt(0.0, "stop a scale when the loss fell by less than this fraction over the last 10 "
+                                "steps (0: run every step)", min=0.0)
     content_weight: float = opt(1.0, "weight of the content loss", min=0.0)
     style_weight: float = opt(5.0, "weight of the style loss (relative Gram distance, averaged over style layers)",
                               min=0.0)

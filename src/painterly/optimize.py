@@ -65,6 +65,33 @@ def parse_layers(specs: Sequence[str], default: Sequence[str]) -> dict[str, floa
     return {k: v / total for k, v in out.items()}
 
 
+#: The stopping rule compares the loss with its value this many steps earlier.
+STOP_WINDOW = 10
+
+
+def parse_scales(spec: str, size: int, iterations: int) -> list[tuple[int, int]]:
+    """Coarse-to-fine schedule ``[(long_side, steps), ...]`` ending at ``size``.
+
+    ``""``: one scale, ``size`` with ``iterations`` steps.  ``"128:200,256:100"``: those scales first (steps after
+    the colon, else ``iterations``), then ``size`` (with its own ``:N`` if listed, else ``iterations``)."""
+    if not spec.strip():
+        return [(size, iterations)]
+    out: dict[int, int] = {}
+    for part in spec.split(","):
+        side_s, _, n_s = part.strip().partition(":")
+        try:
+            side, n = int(side_s), int(n_s) if n_s else iterations
+        except ValueError:
+            raise PainterlyError(f"bad --scales entry '{part}' (use SIZE or SIZE:STEPS, comma-separated)") from None
+        if side < 1 or n < 0:
+            raise PainterlyError(f"--scales entry '{part}' needs a positive size and non-negative steps")
+        if side > size:
+            raise PainterlyError(f"--scales entry {side} is larger than --size {size}")
+        out[side] = n
+    out.setdefault(size, iterations)
+    return [(sd, n) for sd, n in sorted(out.items()) if n > 0 or sd == size]
+
+
 def resolve_precision(name: str, device: torch.device) -> torch.dtype:
     """``auto`` picks bf16 where the hardware has fast bf16 (AVX-512 BF16/AMX CPUs, Ampere+ GPUs)."""
     if name == "fp32":
@@ -102,6 +129,7 @@ class Iterate:
     terms: dict[str, float]
     elapsed: float
     image: torch.Tensor  # (1, 3, H, W) in [0, 1], detached; do not modify
+    scale: int = 0  # long side of the current scale
 
     def pil(self) -> Image.Image:
         return to_pil(self.image)
@@ -211,92 +239,111 @@ class StyleTransfer:
 
     def run(self, content: ImageLike, style: ImageLike,
             callback: Optional[Callable[[Iterate], None]] = None) -> TransferResult:
-        """Paint ``content`` in the style of ``style`` (blended with ``config.extra_style``).
+        """Paint ``content`` in the style of ``style`` (blended with ``config.extra_style``), coarse to fine over
+        ``config.scales``.
 
         Raises :class:`Interrupted` on Ctrl-C (with the picture so far) and :class:`DivergedError` on a
         non-finite loss (with the last finite picture as ``.result``)."""
         cfg = self.config
         dev = self.device
-        content_img = resize_long_side(load_image(content, "content image"), cfg.size)
-        style_side = max(1, round(cfg.size * cfg.style_scale))
-        sources = [style, *cfg.extra_style]
-        styles = [to_tensor(resize_long_side(load_image(s, "style image"), style_side)).to(dev) for s in sources]
-        blend = [w / sum(cfg.style_blend) for w in cfg.style_blend] if cfg.style_blend else [1 / len(styles)] * len(styles)
-        photo = to_tensor(content_img).to(dev)
-        c, styles = self._prepare_colors(photo, styles)
-
-        net = self._network([c, *styles])
-        c_layers, s_layers = self._layers(net)
+        content_src = load_image(content, "content image")
+        style_srcs = [load_image(s, "style image") for s in [style, *cfg.extra_style]]
+        blend = [w / sum(cfg.style_blend) for w in cfg.style_blend] if cfg.style_blend else [1 / len(style_srcs)] * len(style_srcs)
+        schedule = parse_scales(cfg.scales, cfg.size, cfg.iterations)
+        total = sum(n for _, n in schedule)
         content_loss = CONTENT_LOSSES.get(cfg.content_loss)
-        def features(img: torch.Tensor, names: Sequence[str]) -> dict[str, torch.Tensor]:
-            return {k: v.float() for k, v in net(img, names).items()}  # losses in fp32
-
-        with torch.no_grad():
-            c_targets = features(c, list(c_layers))
-            s_targets = [{k: gram_matrix(v) for k, v in features(s, list(s_layers)).items()} for s in styles]
-            lap_target = laplacian(c, cfg.laplacian_pool) if cfg.laplacian_weight else None
-
         gen = torch.Generator().manual_seed(cfg.seed)
-        x = self._init(c, styles[0], gen).to(dev).contiguous().requires_grad_(True)
-        spec = OPTIMIZERS.get(cfg.optimizer)
-        opt = spec.build([x], cfg.lr or spec.lr)
-        layers = list(dict.fromkeys([*c_layers, *s_layers]))
-        terms: dict[str, torch.Tensor] = {}
-
-        def closure() -> torch.Tensor:
-            opt.zero_grad(set_to_none=True)
-            feats = features(x, layers)
-            terms["content"] = cfg.content_weight * sum(
-                w * content_loss(feats[k], c_targets[k]) for k, w in c_layers.items())
-            grams = {k: gram_matrix(feats[k]) for k in s_layers}
-            terms["style"] = cfg.style_weight * sum(
-                b * w * style_loss(grams[k], target[k])
-                for b, target in zip(blend, s_targets) for k, w in s_layers.items())
-            if cfg.tv_weight:
-                terms["tv"] = cfg.tv_weight * tv_loss(x)
-            if lap_target is not None:
-                terms["laplacian"] = cfg.laplacian_weight * laplacian_loss(x, lap_target, cfg.laplacian_pool)
-            loss = sum(terms.values())
-            loss.backward()
-            return loss
-
         history: list[dict[str, float]] = []
-        last_good = x.detach().clone()
         t0 = time.perf_counter()
         inputs = {"content": _name(content), "style": _name(style)}
         if cfg.extra_style:
             inputs["extra_style"] = ", ".join(map(str, cfg.extra_style))
+        state: dict[str, torch.Tensor] = {}
 
-        def result(img: torch.Tensor, stopped: str) -> TransferResult:
+        def result(stopped: str) -> TransferResult:
+            img = state["last_good"]
             if cfg.preserve_color and cfg.color_mode == "luminance":
-                img = recombine(img, photo)
+                img = recombine(img, state["photo"])
             return TransferResult(to_pil(img), cfg, dict(history[-1]) if history else {}, history,
                                   time.perf_counter() - t0, len(history), stopped, inputs,
-                                  {"device": str(dev), "dtype": str(self.dtype).replace("torch.", "")})
+                                  {"device": str(dev), "dtype": str(self.dtype).replace("torch.", ""),
+                                   "scales": ",".join(f"{sd}:{n}" for sd, n in schedule)})
 
         step = 0
         try:
-            for step in range(1, cfg.iterations + 1):
-                loss = opt.step(closure)
-                values = {k: float(v.detach()) for k, v in terms.items()}
-                values["total"] = float(loss.detach())
-                if not all(math.isfinite(v) for v in values.values()) or not torch.isfinite(x).all():
-                    raise DivergedError(
-                        f"optimisation diverged at step {step} (loss {values['total']}); "
-                        "try a smaller --lr or lower loss weights")
-                with torch.no_grad():
-                    x.clamp_(0.0, 1.0)
-                    last_good.copy_(x)
-                history.append(values)
-                if callback is not None:
-                    callback(Iterate(step, cfg.iterations, values["total"], values,
-                                     time.perf_counter() - t0, last_good))
+            for side, n_steps in schedule:
+                photo = to_tensor(resize_long_side(content_src, side)).to(dev)
+                styles = [to_tensor(resize_long_side(s, max(1, round(side * cfg.style_scale)))).to(dev)
+                          for s in style_srcs]
+                c, styles = self._prepare_colors(photo, styles)
+                net = self._network([c, *styles])
+                c_layers, s_layers = self._layers(net)
+
+                def features(img: torch.Tensor, names: Sequence[str], net: Backbone = net) -> dict[str, torch.Tensor]:
+                    return {k: v.float() for k, v in net(img, names).items()}  # losses in fp32
+
+                with torch.no_grad():  # targets once per scale, no autograd through them
+                    c_targets = features(c, list(c_layers))
+                    s_targets = [{k: gram_matrix(v) for k, v in features(s, list(s_layers)).items()} for s in styles]
+                    lap_target = laplacian(c, cfg.laplacian_pool) if cfg.laplacian_weight else None
+                if "last_good" not in state:
+                    x0 = self._init(c, styles[0], gen)
+                else:  # coarse to fine: the previous scale's picture, upsampled
+                    x0 = torch.nn.functional.interpolate(state["last_good"], size=c.shape[-2:], mode="bicubic",
+                                                         align_corners=False).clamp(0, 1)
+                x = x0.to(dev).contiguous().requires_grad_(True)
+                state["photo"], state["last_good"] = photo, x.detach().clone()
+                spec = OPTIMIZERS.get(cfg.optimizer)
+                opt = spec.build([x], cfg.lr or spec.lr)
+                layers = list(dict.fromkeys([*c_layers, *s_layers]))
+                terms: dict[str, torch.Tensor] = {}
+
+                def closure() -> torch.Tensor:
+                    opt.zero_grad(set_to_none=True)
+                    feats = features(x, layers)
+                    terms["content"] = cfg.content_weight * sum(
+                        w * content_loss(feats[k], c_targets[k]) for k, w in c_layers.items())
+                    grams = {k: gram_matrix(feats[k]) for k in s_layers}
+                    terms["style"] = cfg.style_weight * sum(
+                        b * w * style_loss(grams[k], target[k])
+                        for b, target in zip(blend, s_targets) for k, w in s_layers.items())
+                    if cfg.tv_weight:
+                        terms["tv"] = cfg.tv_weight * tv_loss(x)
+                    if lap_target is not None:
+                        terms["laplacian"] = cfg.laplacian_weight * laplacian_loss(x, lap_target, cfg.laplacian_pool)
+                    loss = sum(terms.values())
+                    loss.backward()
+                    return loss
+
+                first = len(history)
+                for i in range(n_steps):
+                    step += 1
+                    loss = opt.step(closure)
+                    values = {k: float(v.detach()) for k, v in terms.items()}
+                    values["total"] = float(loss.detach())
+                    if not all(math.isfinite(v) for v in values.values()) or not torch.isfinite(x).all():
+                        raise DivergedError(
+                            f"optimisation diverged at step {step} (loss {values['total']}); "
+                            "try a smaller --lr or lower loss weights")
+                    with torch.no_grad():
+                        x.clamp_(0.0, 1.0)
+                        state["last_good"].copy_(x)
+                    history.append(values)
+                    if callback is not None:
+                        callback(Iterate(step, total, values["total"], values, time.perf_counter() - t0,
+                                         state["last_good"], side))
+                    if cfg.tolerance and len(history) - first > STOP_WINDOW:
+                        before = history[-1 - STOP_WINDOW]["total"]
+                        if (before - values["total"]) < cfg.tolerance * abs(before):
+                            break  # converged at this scale
         except DivergedError as e:
-            e.result = result(last_good, "diverged")  # type: ignore[attr-defined]
+            e.result = result("diverged")  # type: ignore[attr-defined]
             raise
         except KeyboardInterrupt:
-            raise Interrupted(result(last_good, "interrupted")) from None
-        return result(last_good, "completed")
+            if "last_good" not in state:
+                raise
+            raise Interrupted(result("interrupted")) from None
+        return result("completed")
 
     def _prepare_colors(self, photo: torch.Tensor,
                         styles: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:

@@ -160,3 +160,12 @@ def test_layers_of_another_backbone_with_weights_file(capsys, tmp_path):
     torch.save({f"features.{k}": v for k, v in net.layers.state_dict().items()}, tmp_path / "v.pth")
     code, out, _ = run(capsys, "layers", "--backbone", "vgg16", "--weights", tmp_path / "v.pth")
     assert code == 0 and "relu3_3  (style default)" in out.splitlines() and "relu2_2  (content, style default)" in out
+
+
+def test_bench_transfer_json(capsys):
+    code, out, _ = run(capsys, "bench", "transfer", "--size", 32, "--steps", 1, "--json", "--vs-pastiche")
+    assert code == 0
+    res = json.loads(out.strip().splitlines()[-1])
+    assert res["size"] == 32 and all(v > 0 for v in res["seconds_per_step"].values())
+    assert "fp32" in res["seconds_per_step"] and "fp32-channels-last" in res["seconds_per_step"]
+    assert res["pastiche_seconds_per_step"] is not None and "speedup_vs_pastiche" in res

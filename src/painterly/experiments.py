@@ -210,7 +210,8 @@ def _plot_curves(folder: Path, study: Study, pairs: Sequence[tuple[str, str]], c
             ax = axes[i][j]
             for v in study.values:
                 ax.plot(range(1, len(curves[(c, s, v)][i]) + 1), curves[(c, s, v)][i], label=str(v))
-            ax.set_yscale("log")
+            if name != "content":  # content starts at 0 from the photo: linear axis
+                ax.set_yscale("log")
             ax.set_title(f"{Path(c).stem}+{Path(s).stem}" if i == 0 else "", fontsize=8)
             ax.set_ylabel(f"{name} loss" if j == 0 else "")
             ax.grid(alpha=0.3)

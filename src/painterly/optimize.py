@@ -43,7 +43,8 @@ OPTIMIZERS.register("lbfgs")(OptimizerSpec(
     lambda p, lr: torch.optim.LBFGS(p, lr=lr, max_iter=1, history_size=100, tolerance_grad=0.0,
                                     tolerance_change=0.0), 1.0))
 OPTIMIZERS.register("adam")(OptimizerSpec(lambda p, lr: torch.optim.Adam(p, lr=lr), 0.02))
-OPTIMIZERS.register("adamw")(OptimizerSpec(lambda p, lr: torch.optim.AdamW(p, lr=lr, weight_decay=0.0), 0.02))
+# AdamW (Loshchilov & Hutter): decoupled weight decay, torch's default 0.01, which here pulls pixels towards 0.
+OPTIMIZERS.register("adamw")(OptimizerSpec(lambda p, lr: torch.optim.AdamW(p, lr=lr, weight_decay=0.01), 0.02))
 OPTIMIZERS.register("nadam")(OptimizerSpec(lambda p, lr: torch.optim.NAdam(p, lr=lr), 0.02))
 
 

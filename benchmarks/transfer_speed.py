@@ -8,12 +8,11 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import time
 from pathlib import Path
 
 import torch
 
-from painterly import StyleTransfer
+from painterly.bench import seconds_per_step
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,12 +27,8 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
     rows = {}
     for size in a.sizes:
-        stamps: list[float] = []
-        st = StyleTransfer(size=size, iterations=a.steps + 2, device="cpu")
-        res = st.run(a.content, a.style, callback=lambda it: stamps.append(time.perf_counter()))
-        per = (stamps[-1] - stamps[1]) / (len(stamps) - 2)
-        rows[size] = per
-        print(f"{res.image.size[0]}x{res.image.size[1]}: {per:.3f} s/step")
+        rows[size] = seconds_per_step(a.content, a.style, size, a.steps, precision="fp32")
+        print(f"{size} px (long side): {rows[size]:.3f} s/step")
     base = a.sizes[0]
     for size in a.sizes[1:]:
         print(f"ratio {size}/{base}: {rows[size] / rows[base]:.2f}x")

@@ -32,7 +32,7 @@ def _default_pair() -> tuple[str, str]:
 
 def seconds_per_step(content: str, style: str, size: int, steps: int, precision: str,
                      channels_last: bool = True, device: str = "cpu") -> float:
-    """Median-free simple timing: ``steps`` L-BFGS steps after 2 warm-up steps."""
+    """Mean seconds of ``steps`` L-BFGS steps, after 2 warm-up steps."""
     st = StyleTransfer(size=size, iterations=steps + 2, precision=precision, device=device)
     st.channels_last = channels_last
     stamps: list[float] = []

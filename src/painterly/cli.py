@@ -16,6 +16,8 @@ from .experiments import ExperimentConfig
 from .errors import DivergedError, PainterlyError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+#: transfer options that make no sense in an experiment's shared base (each run has one painting)
+EXPERIMENT_EXCLUDES = ("extra_style", "style_blend")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -79,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run studies over transfer options on photo/painting pairs and write CSV and "
                                    "Markdown tables, loss curves, summary plots and contact sheets.")
     add_config_arguments(e, ExperimentConfig)
-    add_config_arguments(e, TransferConfig, exclude=("extra_style", "style_blend"))
+    add_config_arguments(e, TransferConfig, exclude=EXPERIMENT_EXCLUDES)
     e.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     e.set_defaults(func=cmd_experiment)
 
@@ -102,10 +104,15 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _config_from_args(cls: type, args: argparse.Namespace) -> Any:
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)}
-    return make_config(cls, {k: (f.default if v is None and f.metadata.get("repeat") else v)
-                             for f in dataclasses.fields(cls) for k, v in [(f.name, values[f.name])]})
+def _config_from_args(cls: type, args: argparse.Namespace, exclude: Sequence[str] = ()) -> Any:
+    """The dataclass from parsed options (fields in ``exclude`` keep their defaults; an unused repeatable
+    option, None from argparse, keeps its default too)."""
+    values = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in exclude:
+            v = getattr(args, f.name)
+            values[f.name] = f.default if v is None and f.metadata.get("repeat") else v
+    return make_config(cls, values)
 
 
 def cmd_transfer(args: argparse.Namespace) -> int:
@@ -164,8 +171,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from .experiments import run_experiment
 
     exp = _config_from_args(ExperimentConfig, args)
-    base = make_config(TransferConfig, {f.name: getattr(args, f.name) for f in dataclasses.fields(TransferConfig)
-                                        if f.name not in ("extra_style", "style_blend")})
+    base = _config_from_args(TransferConfig, args, exclude=EXPERIMENT_EXCLUDES)
     state: dict[str, Any] = {"bar": None}
 
     def progress(label: str, it: Any) -> None:

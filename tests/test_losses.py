@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from painterly.losses import CONTENT_LOSSES, gram_matrix, style_loss, tv_loss
@@ -45,3 +46,27 @@ def test_tv_loss():
     stripes = torch.zeros(1, 1, 2, 2)
     stripes[..., 1] = 1.0  # columns 0,1 differ by 1, rows equal
     assert abs(tv_loss(stripes).item() - 1.0) < 1e-6
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_gram_gradient_is_exact_in_both_layouts(channels_last):
+    f = torch.randn(2, 5, 4, 3, dtype=torch.float64)
+    if channels_last:
+        f = f.to(memory_format=torch.channels_last)
+    f.requires_grad_(True)
+    assert torch.autograd.gradcheck(gram_matrix, (f,))
+
+
+def test_gram_of_bf16_channels_last_features_is_fp32_and_keeps_the_layout():
+    torch.manual_seed(0)
+    f32 = torch.randn(1, 16, 12, 10).relu()
+    target = torch.randn(1, 16, 16)
+    fb = f32.to(torch.bfloat16).to(memory_format=torch.channels_last).requires_grad_(True)
+    g = gram_matrix(fb)
+    assert g.dtype == torch.float32
+    (g * target).sum().backward()
+    assert fb.grad.dtype == torch.bfloat16 and fb.grad.is_contiguous(memory_format=torch.channels_last)
+    ref = f32.clone().requires_grad_(True)
+    (gram_matrix(ref) * target).sum().backward()
+    assert torch.allclose(g, gram_matrix(f32), rtol=0.02, atol=1e-3)
+    assert (fb.grad.float() - ref.grad).norm() < 0.02 * ref.grad.norm()

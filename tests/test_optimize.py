@@ -130,7 +130,12 @@ def test_bf16_keeps_image_and_losses_fp32_and_still_converges(content_path, styl
 def test_coarse_to_fine_schedule(content_path, style_path):
     from painterly.optimize import parse_scales
 
-    assert parse_scales("", 256, 30) == [(256, 30)]
+    assert parse_scales("", 256, 30) == parse_scales("none", 256, 30) == [(256, 30)]
+    # auto: halve down to >= 100 px; a quarter of the steps per finer scale (equal time per scale), at least 10
+    assert parse_scales("auto", 512, 160) == [(128, 160), (256, 40), (512, 10)]
+    assert parse_scales("auto", 600, 400) == [(150, 400), (300, 100), (600, 25)]
+    assert parse_scales("auto", 190, 50) == [(190, 50)]
+    assert parse_scales("auto", 2048, 160)[-2:] == [(1024, 10), (2048, 10)]
     assert parse_scales("64:20,128", 256, 30) == [(64, 20), (128, 30), (256, 30)]
     assert parse_scales("64:20,256:5", 256, 30) == [(64, 20), (256, 5)]
     for bad in ("x", "512:3", "64:-1"):
@@ -149,3 +154,12 @@ def test_tolerance_stops_early(content_path, style_path):
     assert 10 < res.steps < 300 and res.stopped == "completed"
     h = [x["total"] for x in res.history]
     assert h[-11] - h[-1] < 0.02 * h[-11]
+
+
+def test_lbfgs_history_is_bounded_by_memory():
+    from painterly.optimize import LBFGS_HISTORY_BYTES, lbfgs_history
+
+    assert lbfgs_history(3 * 512 * 384) == 100
+    big = 3 * 2048 * 2048
+    assert 5 <= lbfgs_history(big) < 100 and lbfgs_history(big) * 8 * big <= LBFGS_HISTORY_BYTES
+    assert lbfgs_history(3 * 8192 * 8192) == 5

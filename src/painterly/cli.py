@@ -130,11 +130,12 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     bar = None
     if not args.quiet:
         from tqdm import tqdm
-        bar = tqdm(total=cfg.iterations, unit="step", dynamic_ncols=True, file=sys.stderr)
+        bar = tqdm(total=None, unit="step", dynamic_ncols=True, file=sys.stderr)
 
     def callback(it: Any) -> None:
         if bar is not None:
-            bar.set_postfix({k: f"{v:.4g}" for k, v in it.terms.items()}, refresh=False)
+            bar.total = it.iterations  # all scales together
+            bar.set_postfix({"px": it.scale, **{k: f"{v:.4g}" for k, v in it.terms.items()}}, refresh=False)
             bar.update(1)
         if args.save_every and it.step % args.save_every == 0 and it.step < it.iterations:
             save_image(it.pil(), out.with_name(f"{out.stem}.step{it.step:04d}{out.suffix}"))

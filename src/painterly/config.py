@@ -37,9 +37,12 @@ class TransferConfig:
 
     size: int = opt(512, "long side of the output in pixels; the style image is scaled to the same long side "
                          "(times --style-scale)", min=1)
-    iterations: int = opt(300, "optimisation steps (at the final scale, with --scales)", min=1)
-    scales: str = opt("", "coarse-to-fine schedule before the final size, e.g. 128:200,256:100 (SIZE or "
-                          "SIZE:STEPS; the picture is upsampled between scales)", metavar="SIZE[:STEPS],...")
+    iterations: int = opt(160, "optimisation steps at the first scale (with --scales auto each finer scale, twice the "
+                               "side, gets a quarter of the steps, at least 10; with --scales none the only scale "
+                               "gets them all)", min=1)
+    scales: str = opt("auto", "coarse-to-fine schedule: auto (the side halved down to 100 px or more, then doubled "
+                              "back to --size), none (one scale), or a list like 128:200,256:50 (SIZE or SIZE:STEPS; "
+                              "--size is added last)", metavar="auto|none|SIZE[:STEPS],...")
     tolerance: float = opt(0.0, "stop a scale when the loss fell by less than this fraction over the last 10 "
                                 "steps (0: run every step)", min=0.0)
     content_weight: float = opt(1.0, "weight of the content loss", min=0.0)
@@ -76,7 +79,7 @@ class TransferConfig:
                           choices=["luminance", "histogram"])
     seed: int = opt(0, "random seed")
     device: str = opt("auto", "cpu, cuda, cuda:N, or auto (cuda when available)")
-    precision: str = opt("fp32", "network arithmetic: bf16 (image, losses and optimiser stay fp32), fp32, or auto "
+    precision: str = opt("auto", "network arithmetic: bf16 (image, losses and optimiser stay fp32), fp32, or auto "
                                  "(bf16 where the CPU or GPU supports it)", choices=["auto", "fp32", "bf16"])
 
     def __post_init__(self) -> None:

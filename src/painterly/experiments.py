@@ -28,8 +28,8 @@ class ExperimentConfig:
     style: tuple[str, ...] = opt((), "painting (repeatable)", repeat=True, metavar="PATH")
     vary: tuple[str, ...] = opt((), "a study: OPTION=V1,V2,... over a transfer option, e.g. optimizer=lbfgs,adam "
                                     "(repeatable; each is its own study)", repeat=True, metavar="OPTION=VALUES")
-    iterations_sweep: str = opt("", "a study of quality against steps, e.g. 10,50,100,300 (one run per pair, "
-                                    "pictures taken at each count)", metavar="N,N,...")
+    iterations_sweep: str = opt("", "a study of quality against steps, e.g. 10,50,100,300 (one single-scale run per "
+                                    "pair, pictures taken at each count)", metavar="N,N,...")
     reference: Optional[str] = opt(None, "pseudo-ground truth for MSE/SSIM: an image, or a folder holding "
                                          "CONTENT__STYLE.png per pair")
     weights_for: tuple[str, ...] = opt((), "weights file for a backbone when a study switches to it, "
@@ -151,7 +151,7 @@ def run_experiment(cfg: ExperimentConfig, base: TransferConfig, progress: Option
         (folder / "images").mkdir(parents=True, exist_ok=True)
         rows = []
         for c, s in pairs:
-            run_cfg = base.replace(iterations=sweep[-1])
+            run_cfg = base.replace(iterations=sweep[-1], scales="none")
             snaps: dict[int, tuple[Image.Image, float]] = {}
             label = f"iterations {Path(c).stem}+{Path(s).stem}"
 

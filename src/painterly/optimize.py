@@ -37,11 +37,20 @@ class OptimizerSpec:
 
 
 OPTIMIZERS: Registry[OptimizerSpec] = Registry("optimizer")
+#: Memory for L-BFGS's curvature pairs (two fp32 copies of the image each): 100 pairs up to about 1 Mpixel,
+#: fewer for larger pictures (at least 5), so a 2048x2048 picture keeps 0.5 GiB of history instead of 10 GiB.
+LBFGS_HISTORY_BYTES = 512 * 2**20
+
+
+def lbfgs_history(numel: int) -> int:
+    return int(min(100, max(5, LBFGS_HISTORY_BYTES // (8 * max(1, numel)))))
+
+
 # L-BFGS: one iteration (one function evaluation) per step, so progress is reported every step;
 # the tolerances are off because painterly decides when to stop.
 OPTIMIZERS.register("lbfgs")(OptimizerSpec(
-    lambda p, lr: torch.optim.LBFGS(p, lr=lr, max_iter=1, history_size=100, tolerance_grad=0.0,
-                                    tolerance_change=0.0), 1.0))
+    lambda p, lr: torch.optim.LBFGS(p, lr=lr, max_iter=1, history_size=lbfgs_history(sum(t.numel() for t in p)),
+                                    tolerance_grad=0.0, tolerance_change=0.0), 1.0))
 OPTIMIZERS.register("adam")(OptimizerSpec(lambda p, lr: torch.optim.Adam(p, lr=lr), 0.02))
 # AdamW (Loshchilov & Hutter): decoupled weight decay, torch's default 0.01, which here pulls pixels towards 0.
 OPTIMIZERS.register("adamw")(OptimizerSpec(lambda p, lr: torch.optim.AdamW(p, lr=lr, weight_decay=0.01), 0.02))
@@ -70,20 +79,36 @@ def parse_layers(specs: Sequence[str], default: Sequence[str]) -> dict[str, floa
 STOP_WINDOW = 10
 
 
+#: ``--scales auto``: the coarsest scale has at least this long side, and the finer scales at least this many steps.
+AUTO_MIN_SIDE = 100
+AUTO_MIN_STEPS = 10
+
+
 def parse_scales(spec: str, size: int, iterations: int) -> list[tuple[int, int]]:
     """Coarse-to-fine schedule ``[(long_side, steps), ...]`` ending at ``size``.
 
-    ``""``: one scale, ``size`` with ``iterations`` steps.  ``"128:200,256:100"``: those scales first (steps after
-    the colon, else ``iterations``), then ``size`` (with its own ``:N`` if listed, else ``iterations``)."""
-    if not spec.strip():
+    ``"auto"``: sides ``size / 2^k`` down to at least ``AUTO_MIN_SIDE``; the coarsest gets ``iterations`` steps and
+    every finer scale a quarter of the previous one's (so each scale costs about the same time), at least
+    ``AUTO_MIN_STEPS``.  Chosen by measurement of quality against time (benchmarks/schedules.py, RESULTS.md).
+    ``""`` or ``"none"``: one scale, ``size`` with ``iterations`` steps.  ``"128:200,256:100"``: those scales first
+    (steps after the colon, else ``iterations``), then ``size`` (with its own ``:N`` if listed, else ``iterations``)."""
+    spec = spec.strip().lower()
+    if spec in ("", "none"):
         return [(size, iterations)]
+    if spec == "auto":
+        sides = [size]
+        while round(sides[0] / 2) >= AUTO_MIN_SIDE:
+            sides.insert(0, round(sides[0] / 2))
+        return [(sd, iterations if k == 0 else max(AUTO_MIN_STEPS, round(iterations / 4 ** k)))
+                for k, sd in enumerate(sides)]
     out: dict[int, int] = {}
     for part in spec.split(","):
         side_s, _, n_s = part.strip().partition(":")
         try:
             side, n = int(side_s), int(n_s) if n_s else iterations
         except ValueError:
-            raise PainterlyError(f"bad --scales entry '{part}' (use SIZE or SIZE:STEPS, comma-separated)") from None
+            raise PainterlyError(f"bad --scales entry '{part}' (use auto, none, or SIZE or SIZE:STEPS, "
+                                 "comma-separated)") from None
         if side < 1 or n < 0:
             raise PainterlyError(f"--scales entry '{part}' needs a positive size and non-negative steps")
         if side > size:
@@ -281,12 +306,9 @@ class StyleTransfer:
                 net = self._network([c, *styles])
                 c_layers, s_layers = self._layers(net)
 
-                def features(img: torch.Tensor, names: Sequence[str], net: Backbone = net) -> dict[str, torch.Tensor]:
-                    return {k: v.float() for k, v in net(img, names).items()}  # losses in fp32
-
                 with torch.no_grad():  # targets once per scale, no autograd through them
-                    c_targets = features(c, list(c_layers))
-                    s_targets = [{k: gram_matrix(v) for k, v in features(s, list(s_layers)).items()} for s in styles]
+                    c_targets = {k: v.float() for k, v in net(c, list(c_layers)).items()}
+                    s_targets = [{k: gram_matrix(v) for k, v in net(s, list(s_layers)).items()} for s in styles]
                     lap_target = laplacian(c, cfg.laplacian_pool) if cfg.laplacian_weight else None
                 if "last_good" not in state:
                     x0 = self._init(c, styles[0], gen)
@@ -302,9 +324,9 @@ class StyleTransfer:
 
                 def closure() -> torch.Tensor:
                     opt.zero_grad(set_to_none=True)
-                    feats = features(x, layers)
+                    feats = net(x, layers)  # in the network's dtype and layout; every loss is computed in fp32
                     terms["content"] = cfg.content_weight * sum(
-                        w * content_loss(feats[k], c_targets[k]) for k, w in c_layers.items())
+                        w * content_loss(feats[k].float(), c_targets[k]) for k, w in c_layers.items())
                     grams = {k: gram_matrix(feats[k]) for k in s_layers}
                     terms["style"] = cfg.style_weight * sum(
                         b * w * style_loss(grams[k], target[k])

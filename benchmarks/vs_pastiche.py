@@ -1,0 +1,87 @@
+"""painterly against pastiche 1.6 (PyPI) on the same photo/painting pairs, side by side in one run.
+
+Each tool runs as a fresh process (wall time = process start to PNG written); both outputs are scored by the shared
+judge (../shared/tools/judge.py: original VGG19, mean relative Gram distance relu1_1..relu5_1, relative feature
+distance at relu4_2).  Ratios are painterly / pastiche (time: lower is faster; distances: lower is better).
+
+Usage:
+  python benchmarks/vs_pastiche.py OUTDIR --size 256 --pastiche-steps 300 [--pairs C:S ...] [-- painterly flags]
+  --reuse-pastiche   keep pastiche outputs already in OUTDIR (for exploring painterly settings; the recorded
+                     numbers in RESULTS.md come from runs without it)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+JUDGE = ROOT.parent / "shared" / "tools" / "judge.py"
+PAIRS = [f"{DATA}/content/jcj_tubingen.jpg:{DATA}/styles/munch_the_scream.jpg",
+         f"{DATA}/content/coffee.png:{DATA}/styles/kandinsky_composition_vii.jpg",
+         f"{DATA}/content/rocket.jpg:{DATA}/styles/picabia_udnie.jpg"]
+
+
+def judge(out: Path, content: Path, style: Path) -> tuple[float, float]:
+    line = subprocess.run([sys.executable, str(JUDGE), str(out), str(content), str(style)],
+                          capture_output=True, text=True, check=True).stdout
+    parts = dict(kv.split("=") for kv in line.split())
+    return float(parts["style"]), float(parts["content"])
+
+
+def timed(cmd: list[str]) -> float:
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    argv = argv[: argv.index("--")] if "--" in argv else argv
+    ap = argparse.ArgumentParser()
+    ap.add_argument("outdir", type=Path)
+    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--pastiche-steps", type=int, default=300)
+    ap.add_argument("--pairs", nargs="+", default=PAIRS)
+    ap.add_argument("--reuse-pastiche", action="store_true")
+    args = ap.parse_args(argv)
+    args.outdir.mkdir(parents=True, exist_ok=True)
+    pastiche = shutil.which("pastiche") or "pastiche"
+    print(f"size {args.size}; pastiche {args.pastiche_steps} steps; painterly flags: {' '.join(extra) or '(defaults)'}")
+    print("| pair | pastiche s | painterly s | time ratio | pastiche style | painterly style | style ratio "
+          "| pastiche content | painterly content | content ratio |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    rows = []
+    for pair in args.pairs:
+        c, s = (Path(p) for p in pair.split(":"))
+        name = f"{c.stem}__{s.stem}"
+        p_out = args.outdir / f"{name}__pastiche{args.pastiche_steps}.png"
+        p_rec = p_out.with_suffix(".json")
+        if args.reuse_pastiche and p_rec.is_file():
+            pt = json.loads(p_rec.read_text())["seconds"]
+        else:
+            pt = timed([pastiche, "--content", str(c), "--styles", str(s), "--output", str(p_out), "--size",
+                        str(args.size), "--num-steps", str(args.pastiche_steps), "--device", "cpu", "--no-verbose"])
+            p_rec.write_text(json.dumps({"seconds": pt}))
+        o_out = args.outdir / f"{name}__painterly.png"
+        ot = timed([sys.executable, "-m", "painterly", "transfer", str(c), str(s), "-o", str(o_out), "-q",
+                    "--size", str(args.size), *extra])
+        (ps, pc), (os_, oc) = judge(p_out, c, s), judge(o_out, c, s)
+        rows.append((pt, ot, ps, os_, pc, oc))
+        print(f"| {c.stem} + {s.stem} | {pt:.1f} | {ot:.1f} | {ot / pt:.3f} | {ps:.4f} | {os_:.4f} | {os_ / ps:.2f} "
+              f"| {pc:.3f} | {oc:.3f} | {oc / pc:.2f} |", flush=True)
+    if len(rows) > 1:
+        n = len(rows)
+        print(f"| mean | {sum(r[0] for r in rows) / n:.1f} | {sum(r[1] for r in rows) / n:.1f} "
+              f"| {sum(r[1] / r[0] for r in rows) / n:.3f} | | | {sum(r[3] / r[2] for r in rows) / n:.2f} | | "
+              f"| {sum(r[5] / r[4] for r in rows) / n:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -123,9 +123,10 @@ def cmd_transfer(args: argparse.Namespace) -> int:
         raise PainterlyError(f"--save-every must be non-negative, got {args.save_every}")
     cfg = _config_from_args(TransferConfig, args)
     out = check_output_path(args.output)
-    load_image(args.content, "content image")  # fail fast, before the network is loaded
-    load_image(args.style, "style image")
+    photo = load_image(args.content, "content image")  # fail fast, before the network is loaded
+    paintings = [load_image(p, "style image") for p in [args.style, *cfg.extra_style]]
     engine = StyleTransfer(cfg)
+    engine.check_memory(photo, paintings)
     engine.backbone  # loads the weights and checks layer names before any progress is shown
     bar = None
     if not args.quiet:

@@ -23,7 +23,9 @@ from .backbones.vgg import VGG, filter_means, normalize_filters, shipped_filter_
 from .color import gray3, luminance, match_colors, match_luminance, recombine
 from .config import TransferConfig, make_config
 from .errors import DivergedError, PainterlyError
-from .images import ImageLike, atomic_write, load_image, resize_long_side, save_image, to_pil, to_tensor
+from .images import (ImageLike, atomic_write, load_image, resize_long_side, save_image, scaled_size, to_pil,
+                     to_tensor)
+from .memory import check_fits, is_out_of_memory
 from .losses import CONTENT_LOSSES, gram_matrix, laplacian, laplacian_loss, style_loss, tv_loss
 from .registry import Registry
 
@@ -296,9 +298,11 @@ class StyleTransfer:
                                   {"device": str(dev), "dtype": str(self.dtype).replace("torch.", ""),
                                    "scales": ",".join(f"{sd}:{n}" for sd, n in schedule)})
 
+        self.check_memory(content_src, style_srcs)
         step = 0
         try:
             for side, n_steps in schedule:
+                state["side"] = side
                 photo = to_tensor(resize_long_side(content_src, side)).to(dev)
                 styles = [to_tensor(resize_long_side(s, max(1, round(side * cfg.style_scale)))).to(dev)
                           for s in style_srcs]
@@ -363,11 +367,26 @@ class StyleTransfer:
         except DivergedError as e:
             e.result = result("diverged")  # type: ignore[attr-defined]
             raise
+        except (RuntimeError, MemoryError) as e:
+            if not is_out_of_memory(e):
+                raise
+            w, h = scaled_size(content_src.size, state.get("side", cfg.size))
+            raise PainterlyError(f"ran out of memory painting {w}x{h} on {dev.type}; try a smaller --size"
+                                 + (" or --precision bf16" if self.dtype == torch.float32 else "")) from None
         except KeyboardInterrupt:
             if "last_good" not in state:
                 raise
             raise Interrupted(result("interrupted")) from None
         return result("completed")
+
+    def check_memory(self, content: Image.Image, styles: Sequence[Image.Image]) -> None:
+        """Refuse, with the largest size that fits, a picture whose estimated peak memory exceeds what is free."""
+        cfg = self.config
+        w, h = scaled_size(content.size, cfg.size)
+        style_px = max(math.prod(scaled_size(s.size, max(1, round(cfg.size * cfg.style_scale)))) for s in styles)
+        n = 3 * w * h
+        opt_bytes = (2 * lbfgs_history(n) + 4) * 4 * n if cfg.optimizer == "lbfgs" else 3 * 4 * n
+        check_fits(w, h, style_px, self.dtype, self.device, opt_bytes, cfg.size)
 
     def _prepare_colors(self, photo: torch.Tensor,
                         styles: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:

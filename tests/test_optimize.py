@@ -163,3 +163,10 @@ def test_lbfgs_history_is_bounded_by_memory():
     big = 3 * 2048 * 2048
     assert 5 <= lbfgs_history(big) < 100 and lbfgs_history(big) * 8 * big <= LBFGS_HISTORY_BYTES
     assert lbfgs_history(3 * 8192 * 8192) == 5
+
+
+def test_the_first_step_at_a_finer_scale_makes_progress(content_path, style_path):
+    # L-BFGS starts each finer scale with the coarser scale's curvature, rescaled for the pixel count; torch's
+    # cold start would take a step of length 1/|g|_1 (practically nothing) there
+    h = StyleTransfer(size=96, scales="48:15", iterations=3, precision="fp32").run(content_path, style_path).history
+    assert h[16]["total"] < 0.97 * h[15]["total"]

@@ -15,7 +15,10 @@ import torch
 class LBFGS:
     """Minimise over one tensor ``x`` (updated in place); ``step(closure)`` returns the loss before the step."""
 
-    def __init__(self, params: list[torch.Tensor], lr: float = 1.0, history_size: int = 100) -> None:
+    def __init__(self, params: list[torch.Tensor], lr: float = 1.0, history_size: int = 100,
+                 h_diag: Optional[float] = None) -> None:
+        """``h_diag``: an initial inverse-Hessian scale (e.g. carried over from a coarser scale of the same
+        problem); the first step is then ``-h_diag * g`` instead of torch's gradient step of length 1 / |g|_1."""
         if len(params) != 1:
             raise ValueError("painterly's L-BFGS optimises exactly one tensor")
         self.x = params[0]
@@ -25,6 +28,7 @@ class LBFGS:
         self.steps: list[torch.Tensor] = []  # s_k = x_{k+1} - x_k
         self.rho: list[float] = []
         self.h_diag = 1.0
+        self.warm_h_diag = h_diag
         self.prev_grad: Optional[torch.Tensor] = None
         self.prev_step: Optional[torch.Tensor] = None
 
@@ -74,7 +78,14 @@ class LBFGS:
         if not first and float(g.dot(d)) >= 0:  # not a descent direction: start over from the gradient
             self._reset()
             d, first = g.neg(), True
-        t = min(1.0, 1.0 / float(g.abs().sum())) * self.lr if first else self.lr
+        if first and self.warm_h_diag is not None:
+            d.mul_(self.warm_h_diag)
+            t = self.lr
+            self.warm_h_diag = None  # once; a later restart takes the cautious step
+        elif first:
+            t = min(1.0, 1.0 / float(g.abs().sum())) * self.lr
+        else:
+            t = self.lr
         step = d.mul_(t)
         self.x.add_(step.view_as(self.x))
         self.prev_step = step

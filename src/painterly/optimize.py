@@ -287,7 +287,7 @@ class StyleTransfer:
         inputs = {"content": _name(content), "style": _name(style)}
         if cfg.extra_style:
             inputs["extra_style"] = ", ".join(map(str, cfg.extra_style))
-        state: dict[str, torch.Tensor] = {}
+        state: dict[str, Any] = {}
 
         def result(stopped: str) -> TransferResult:
             img = state["last_good"]
@@ -323,6 +323,11 @@ class StyleTransfer:
                 state["photo"], state["last_good"] = photo, x.detach().clone()
                 spec = OPTIMIZERS.get(cfg.optimizer)
                 opt = spec.build([x], cfg.lr or spec.lr)
+                if isinstance(opt, LBFGS) and "h_diag" in state:
+                    # the coarser scale's curvature: gradients per pixel shrink as 1/pixels, so the inverse
+                    # Hessian grows with them; without this the first step at a new scale is ~0 (1 / |g|_1)
+                    h, n = state.pop("h_diag")
+                    opt.warm_h_diag = h * x.numel() / n
                 layers = list(dict.fromkeys([*c_layers, *s_layers]))
                 terms: dict[str, torch.Tensor] = {}
 
@@ -364,6 +369,8 @@ class StyleTransfer:
                         before = history[-1 - STOP_WINDOW]["total"]
                         if (before - values["total"]) < cfg.tolerance * abs(before):
                             break  # converged at this scale
+                if isinstance(opt, LBFGS) and opt.dirs:
+                    state["h_diag"] = (opt.h_diag, x.numel())
         except DivergedError as e:
             e.result = result("diverged")  # type: ignore[attr-defined]
             raise

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from . import __version__
-from .config import TransferConfig, make_config
+from .config import TrainConfig, TransferConfig, make_config
 from .experiments import ExperimentConfig
 from .errors import DivergedError, PainterlyError
+from .images import check_output_path, load_image, save_image
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 #: transfer options that make no sense in an experiment's shared base (each run has one painting)
@@ -96,6 +97,31 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--json", action="store_true", help="print the results as JSON on the last line")
     bt.set_defaults(func=cmd_bench_transfer)
 
+    tr = sub.add_parser("train", help="train a feed-forward style network (Johnson et al.; seed 000)",
+                        description="Train a network to paint like STYLE in one pass, on a folder of photos, with the "
+                                    "perceptual loss of painterly transfer. Under torchrun it trains on every process "
+                                    "(DistributedDataParallel).")
+    tr.add_argument("style", help="the painting")
+    tr.add_argument("-o", "--output", default=TrainConfig.output, help="checkpoint to write (default: %(default)s)")
+    add_config_arguments(tr, TrainConfig, exclude=("style", "output"))
+    tr.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    tr.set_defaults(func=cmd_train)
+
+    ap = sub.add_parser("apply", help="stylise images with a trained feed-forward model",
+                        description="Stylise INPUT (an image, or a folder of images) with MODEL (a checkpoint or the "
+                                    "name of a shipped model) in one pass per image.")
+    ap.add_argument("model", help="checkpoint path or shipped model name ('painterly models' lists them)")
+    ap.add_argument("input", help="an image or a folder of images")
+    ap.add_argument("-o", "--output", required=True, help="output image, or output folder when INPUT is a folder")
+    ap.add_argument("--size", type=int, default=None, help="long side of the output (default: the input's size)")
+    ap.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: %(default)s)")
+    ap.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    ap.set_defaults(func=cmd_apply)
+
+    m = sub.add_parser("models", help="list the shipped feed-forward models")
+    m.add_argument("--json", action="store_true", help="print the list as JSON")
+    m.set_defaults(func=cmd_models)
+
     l_ = sub.add_parser("layers", help="list a backbone's layer names",
                         description="List the layer names of a backbone; defaults are marked.")
     l_.add_argument("--backbone", default=TransferConfig.backbone, help="backbone (default: %(default)s)")
@@ -116,7 +142,6 @@ def _config_from_args(cls: type, args: argparse.Namespace, exclude: Sequence[str
 
 
 def cmd_transfer(args: argparse.Namespace) -> int:
-    from .images import check_output_path, load_image, save_image
     from .optimize import Interrupted, StyleTransfer
 
     if args.save_every < 0:
@@ -213,6 +238,99 @@ def cmd_bench_transfer(args: argparse.Namespace) -> int:
         print(f"  {'pastiche 1.6 (CLI)':<20} " + (f"{p:.3f} s/step" if p else "could not run pastiche"))
     if args.json:
         print(json.dumps(res))
+    return EXIT_OK
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .training import TrainingInterrupted, train
+
+    cfg = _config_from_args(TrainConfig, args)
+    if not cfg.data:
+        raise PainterlyError("--data DIR is required (a folder of training photos)")
+    check_output_path(cfg.output, (".pt", ".pth"))
+    load_image(cfg.style, "style image")
+    bar = None
+    if not args.quiet and int(os.environ.get("RANK", 0)) == 0:
+        from tqdm import tqdm
+        bar = tqdm(total=cfg.steps, unit="step", dynamic_ncols=True, file=sys.stderr)
+
+    def callback(it: Any) -> None:
+        if bar is not None:
+            if bar.n == 0 and it.step > 1:
+                bar.update(it.step - 1)  # resumed
+            bar.set_postfix({**{k: f"{v:.4g}" for k, v in it.terms.items()}, "img/s": f"{it.images_per_second:.1f}"},
+                            refresh=False)
+            bar.update(1)
+
+    try:
+        out = train(cfg, callback)
+    except TrainingInterrupted as e:
+        _close(bar)
+        print(f"painterly: interrupted; saved the checkpoint at step {e.step} to {e.path} "
+              f"(continue with --resume)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        _close(bar)
+    if not args.quiet and int(os.environ.get("RANK", 0)) == 0:
+        print(f"painterly: wrote {out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from .models import Stylizer
+    from .training import IMAGE_SUFFIXES
+
+    if args.size is not None and args.size < 1:
+        raise PainterlyError(f"--size must be positive, got {args.size}")
+    src = Path(args.input)
+    if not src.exists():
+        raise PainterlyError(f"input '{src}' not found")
+    model = Stylizer(args.model, args.device)
+    if src.is_dir():
+        files = sorted(p for p in src.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise PainterlyError(f"no images in folder '{src}'")
+        dest = Path(args.output)
+        if dest.exists() and not dest.is_dir():
+            raise PainterlyError(f"output '{dest}' must be a folder when the input is a folder")
+        dest.mkdir(parents=True, exist_ok=True)
+        failed = 0
+        it = files
+        if not args.quiet:
+            from tqdm import tqdm
+            it = tqdm(files, unit="img", dynamic_ncols=True, file=sys.stderr)
+        for f in it:
+            target = dest / f.relative_to(src).with_suffix(".png")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                save_image(model(f, args.size), target)
+            except PainterlyError as e:
+                failed += 1
+                print(f"painterly: skipped {f}: {e}", file=sys.stderr)
+        if not args.quiet:
+            print(f"painterly: wrote {len(files) - failed} images to {dest}/"
+                  + (f" ({failed} unreadable skipped)" if failed else ""), file=sys.stderr)
+        return EXIT_ERROR if failed == len(files) else EXIT_OK
+    out = check_output_path(args.output)
+    img = model(src, args.size)
+    save_image(img, out)
+    if not args.quiet:
+        print(f"painterly: wrote {out} ({img.size[0]}x{img.size[1]})", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    import json
+
+    from .shipped import describe_models
+
+    rows = describe_models()
+    if args.json:
+        print(json.dumps(rows))
+    elif not rows:
+        print("no shipped models yet; train one with 'painterly train STYLE --data DIR -o MODEL.pt'")
+    for r in rows if not args.json else []:
+        print(f"{r['name']:<24} {r['arch']:<14} {r['style']}")
     return EXIT_OK
 
 

@@ -128,3 +128,53 @@ def make_config(cls: type, options: dict[str, Any]) -> Any:
         if k not in names:
             raise PainterlyError(f"unknown option '{k}'{suggest(k, names)}")
     return cls(**options)
+
+
+def _networks() -> list[str]:
+    from .networks import NETWORKS
+    return NETWORKS.names()
+
+
+@dataclass
+class TrainConfig:
+    """Options of training a feed-forward style network (Johnson et al. 2016; seed 000, seed 001 section III).
+    Defaults follow the documents: Adam lr 1e-3, batch 4, 256 px crops, 40k steps (about two epochs of COCO)."""
+
+    style: str = opt("", "the painting to learn", metavar="STYLE")
+    data: str = opt("", "folder of training photos (searched recursively; unreadable files are skipped)",
+                    metavar="DIR")
+    output: str = opt("model.pt", "checkpoint to write", metavar="MODEL.pt")
+    arch: str = opt("johnson", "network architecture", choices=_networks)
+    norm: str = opt("instance", "normalisation layers (instance: Ulyanov et al.; batch)", choices=["instance", "batch"])
+    steps: int = opt(40000, "training steps (batches)", min=1)
+    batch_size: int = opt(4, "photos per step (per process with torchrun)", min=1)
+    image_size: int = opt(256, "training crops are IMAGE_SIZE x IMAGE_SIZE", min=16)
+    style_size: Optional[int] = opt(None, "long side of the painting for its style targets (default: --image-size)",
+                                    min=16)
+    lr: float = opt(1e-3, "Adam learning rate", gt=0.0)
+    content_weight: float = opt(1.0, "weight of the content loss", min=0.0)
+    style_weight: float = opt(5.0, "weight of the style loss", min=0.0)
+    tv_weight: float = opt(0.0, "weight of the total-variation loss", min=0.0)
+    content_loss: str = opt("mse", "content loss (charbonnier: keeps more content; seed 000)", choices=_content_losses)
+    content_layers: tuple[str, ...] = opt((), "content layers as NAME or NAME:WEIGHT (default: the backbone's)")
+    style_layers: tuple[str, ...] = opt((), "style layers as NAME or NAME:WEIGHT (default: the backbone's)")
+    backbone: str = opt("vgg19", "loss network", choices=_backbones)
+    weights: Optional[str] = opt(None, "weights file for the loss network")
+    preview_every: int = opt(500, "write OUTPUT.preview.jpg (a fixed photo, stylised) every N steps (0: never)",
+                             min=0)
+    checkpoint_every: int = opt(1000, "write the checkpoint every N steps (0: only at the end)", min=0)
+    resume: bool = opt(False, "continue from OUTPUT if it exists (same architecture and style)")
+    workers: int = opt(2, "data-loading processes", min=0)
+    seed: int = opt(0, "random seed (crops, order, initial weights)")
+    device: str = opt("auto", "cpu, cuda, cuda:N, or auto")
+    precision: str = opt("auto", "loss network arithmetic: auto (bf16 where supported), fp32, bf16; on CUDA bf16 "
+                                 "also runs the style network under autocast", choices=["auto", "fp32", "bf16"])
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            if isinstance(getattr(self, f.name), list):
+                object.__setattr__(self, f.name, tuple(getattr(self, f.name)))
+        validate(self)
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)

@@ -5,7 +5,7 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Union
+from typing import Sequence, Union
 
 import numpy as np
 import torch
@@ -113,12 +113,12 @@ def to_pil(x: torch.Tensor) -> Image.Image:
     return Image.fromarray(a, "RGB")
 
 
-def check_output_path(path: str | os.PathLike) -> Path:
-    """Fail early (before any work) if ``path`` cannot be written as an image."""
+def check_output_path(path: str | os.PathLike, formats: Sequence[str] = tuple(OUTPUT_FORMATS)) -> Path:
+    """Fail early (before any work) if ``path`` cannot be written (as an image, or with one of ``formats``)."""
     p = Path(path)
-    if p.suffix.lower() not in OUTPUT_FORMATS:
+    if p.suffix.lower() not in formats:
         raise PainterlyError(
-            f"output '{p}' has an unsupported extension '{p.suffix}' (use one of {', '.join(OUTPUT_FORMATS)})")
+            f"output '{p}' has an unsupported extension '{p.suffix}' (use one of {', '.join(formats)})")
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
         raise PainterlyError(f"output folder '{parent}' does not exist")

@@ -119,3 +119,45 @@ def laplacian_loss(x: torch.Tensor, target_laplacian: torch.Tensor, pool: int = 
     d = laplacian(x, pool)
     t = target_laplacian.expand_as(d)
     return _relative((d - t).pow(2).sum((1, 2, 3)), t.pow(2).sum((1, 2, 3)))
+
+
+class PerceptualLoss:
+    """The weighted content + style (+ total-variation) loss of Gatys et al. (2016) through a feature network, as
+    optimised per picture by ``painterly transfer`` and used to train feed-forward networks (Johnson et al. 2016's
+    "perceptual loss").  ``net(x, layers) -> {layer: features}``; layers map to weights (summing to 1).
+
+    Targets are computed once without autograd; the style target of each painting is its Gram matrices, blended
+    with ``blend``; a batch of images shares one style target and has one content target per image."""
+
+    def __init__(self, net: Callable[..., dict[str, torch.Tensor]], content_layers: dict[str, float],
+                 style_layers: dict[str, float], content_weight: float = 1.0, style_weight: float = 5.0,
+                 tv_weight: float = 0.0, content_loss: str = "mse") -> None:
+        self.net = net
+        self.content_layers, self.style_layers = content_layers, style_layers
+        self.content_weight, self.style_weight, self.tv_weight = content_weight, style_weight, tv_weight
+        self.content_loss = CONTENT_LOSSES.get(content_loss)
+        self.layers = list(dict.fromkeys([*content_layers, *style_layers]))
+
+    @torch.no_grad()
+    def content_targets(self, content: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {k: v.float() for k, v in self.net(content, list(self.content_layers)).items()}
+
+    @torch.no_grad()
+    def style_targets(self, styles: list[torch.Tensor], blend: list[float]) -> list[tuple[float, dict]]:
+        return [(b, {k: gram_matrix(v) for k, v in self.net(s, list(self.style_layers)).items()})
+                for b, s in zip(blend, styles)]
+
+    def __call__(self, x: torch.Tensor, content_targets: dict[str, torch.Tensor],
+                 style_targets: list[tuple[float, dict]]) -> dict[str, torch.Tensor]:
+        """Weighted loss terms ``{"content", "style"[, "tv"]}`` of images ``x`` (features in the network's dtype and
+        layout; every loss in fp32)."""
+        feats = self.net(x, self.layers)
+        terms = {"content": self.content_weight * sum(
+            w * self.content_loss(feats[k].float(), content_targets[k]) for k, w in self.content_layers.items())}
+        grams = {k: gram_matrix(feats[k]) for k in self.style_layers}
+        terms["style"] = self.style_weight * sum(b * w * style_loss(grams[k], target[k])
+                                                 for b, target in style_targets
+                                                 for k, w in self.style_layers.items())
+        if self.tv_weight:
+            terms["tv"] = self.tv_weight * tv_loss(x)
+        return terms

@@ -27,7 +27,7 @@ from .lbfgs import LBFGS
 from .images import (ImageLike, atomic_write, load_image, resize_long_side, save_image, scaled_size, to_pil,
                      to_tensor)
 from .memory import check_fits, is_out_of_memory
-from .losses import CONTENT_LOSSES, gram_matrix, laplacian, laplacian_loss, style_loss, tv_loss
+from .losses import PerceptualLoss, laplacian, laplacian_loss
 from .registry import Registry
 
 
@@ -280,7 +280,6 @@ class StyleTransfer:
         blend = [w / sum(cfg.style_blend) for w in cfg.style_blend] if cfg.style_blend else [1 / len(style_srcs)] * len(style_srcs)
         schedule = parse_scales(cfg.scales, cfg.size, cfg.iterations)
         total = sum(n for _, n in schedule)
-        content_loss = CONTENT_LOSSES.get(cfg.content_loss)
         gen = torch.Generator().manual_seed(cfg.seed)
         history: list[dict[str, float]] = []
         t0 = time.perf_counter()
@@ -310,10 +309,11 @@ class StyleTransfer:
                 net = self._network([c, *styles])
                 c_layers, s_layers = self._layers(net)
 
-                with torch.no_grad():  # targets once per scale, no autograd through them
-                    c_targets = {k: v.float() for k, v in net(c, list(c_layers)).items()}
-                    s_targets = [{k: gram_matrix(v) for k, v in net(s, list(s_layers)).items()} for s in styles]
-                    lap_target = laplacian(c, cfg.laplacian_pool) if cfg.laplacian_weight else None
+                perceptual = PerceptualLoss(net, c_layers, s_layers, cfg.content_weight, cfg.style_weight,
+                                            cfg.tv_weight, cfg.content_loss)
+                c_targets = perceptual.content_targets(c)  # once per scale, no autograd through them
+                s_targets = perceptual.style_targets(styles, blend)
+                lap_target = laplacian(c, cfg.laplacian_pool) if cfg.laplacian_weight else None
                 if "last_good" not in state:
                     x0 = self._init(c, styles[0], gen)
                 else:  # coarse to fine: the previous scale's picture, upsampled
@@ -328,20 +328,12 @@ class StyleTransfer:
                     # Hessian grows with them; without this the first step at a new scale is ~0 (1 / |g|_1)
                     h, n = state.pop("h_diag")
                     opt.warm_h_diag = h * x.numel() / n
-                layers = list(dict.fromkeys([*c_layers, *s_layers]))
                 terms: dict[str, torch.Tensor] = {}
 
                 def closure() -> torch.Tensor:
                     opt.zero_grad(set_to_none=True)
-                    feats = net(x, layers)  # in the network's dtype and layout; every loss is computed in fp32
-                    terms["content"] = cfg.content_weight * sum(
-                        w * content_loss(feats[k].float(), c_targets[k]) for k, w in c_layers.items())
-                    grams = {k: gram_matrix(feats[k]) for k in s_layers}
-                    terms["style"] = cfg.style_weight * sum(
-                        b * w * style_loss(grams[k], target[k])
-                        for b, target in zip(blend, s_targets) for k, w in s_layers.items())
-                    if cfg.tv_weight:
-                        terms["tv"] = cfg.tv_weight * tv_loss(x)
+                    terms.clear()
+                    terms.update(perceptual(x, c_targets, s_targets))
                     if lap_target is not None:
                         terms["laplacian"] = cfg.laplacian_weight * laplacian_loss(x, lap_target, cfg.laplacian_pool)
                     loss = sum(terms.values())

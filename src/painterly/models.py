@@ -1,0 +1,104 @@
+"""Feed-forward style models on disk: self-describing checkpoints, loading (``weights_only=True``) and applying.
+
+A checkpoint is a plain dict of tensors, numbers and strings::
+
+    format: "painterly-feedforward", painterly_version, arch, settings (the factory's arguments),
+    state_dict, style: {name, thumbnail (uint8 3xHxW)}, loss: {backbone, layers, weights, content_loss},
+    step, steps, optimizer (Adam state, for --resume), train (every training option)
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from . import __version__
+from .errors import PainterlyError
+from .images import ImageLike, atomic_write, load_image, resize_long_side, to_pil, to_tensor
+from .networks import create_network
+
+FORMAT = "painterly-feedforward"
+
+
+def thumbnail(img: Image.Image, side: int = 96) -> torch.Tensor:
+    """A small uint8 (3, H, W) copy of the painting, stored in the checkpoint."""
+    small = resize_long_side(img.convert("RGB"), side)
+    return torch.from_numpy(np.asarray(small, dtype=np.uint8).copy()).permute(2, 0, 1).contiguous()
+
+
+def save_checkpoint(path: Union[str, Path], ckpt: dict[str, Any]) -> Path:
+    """Write atomically (a crash or Ctrl-C never leaves half a file)."""
+    path = Path(path)
+    ckpt = {"format": FORMAT, "painterly_version": __version__, **ckpt}
+    atomic_write(path, lambda tmp: torch.save(ckpt, tmp))
+    return path
+
+
+def load_checkpoint(path: Union[str, Path]) -> dict[str, Any]:
+    """Read a checkpoint with ``weights_only=True``; one-line errors for missing, corrupt or foreign files."""
+    path = Path(path)
+    if not path.is_file():
+        raise PainterlyError(f"model '{path}' not found")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - pickle, zip and unpickler errors all mean "not a usable checkpoint"
+        raise PainterlyError(f"model '{path}' is not a readable painterly checkpoint "
+                             f"({type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise PainterlyError(f"'{path}' is not a painterly feed-forward model")
+    return ckpt
+
+
+def network_from_checkpoint(ckpt: dict[str, Any], path: Union[str, Path] = "") -> nn.Module:
+    net = create_network(ckpt["arch"], **ckpt.get("settings", {}))
+    try:
+        net.load_state_dict(ckpt["state_dict"])
+    except (RuntimeError, KeyError) as e:
+        raise PainterlyError(f"model '{path}' does not fit architecture {ckpt.get('arch')}: "
+                             f"{str(e).splitlines()[0][:160]}") from None
+    return net.eval().requires_grad_(False)
+
+
+def resolve_model(name_or_path: str) -> Path:
+    """A checkpoint path, or the name of a shipped model (``painterly models`` lists them)."""
+    p = Path(name_or_path)
+    if p.suffix or os.sep in name_or_path or p.is_file():
+        return p
+    from .shipped import shipped_model_path  # the shipped models' catalogue
+    return shipped_model_path(name_or_path)
+
+
+class Stylizer:
+    """A loaded feed-forward model: ``Stylizer("model.pt")(photo) -> PIL.Image`` (Johnson et al. 2016)."""
+
+    def __init__(self, model: str, device: str = "auto") -> None:
+        from .optimize import resolve_device
+        self.path = resolve_model(model)
+        self.checkpoint = load_checkpoint(self.path)
+        self.device = resolve_device(device)
+        self.net = network_from_checkpoint(self.checkpoint, self.path).to(self.device)
+        if self.device.type == "cpu":
+            self.net = self.net.to(memory_format=torch.channels_last)
+
+    @property
+    def name(self) -> str:
+        return str(self.checkpoint.get("style", {}).get("name", self.path.stem))
+
+    @torch.inference_mode()
+    def tensor(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) in [0, 1] -> stylised, same size."""
+        x = x.to(self.device)
+        if self.device.type == "cpu":
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self.net(x).clamp(0, 1)
+
+    def __call__(self, image: ImageLike, size: Optional[int] = None) -> Image.Image:
+        img = load_image(image, "input image")
+        if size:
+            img = resize_long_side(img, size)
+        return to_pil(self.tensor(to_tensor(img)))

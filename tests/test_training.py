@@ -1,0 +1,114 @@
+"""Training feed-forward networks: a loss that falls, self-describing checkpoints that load with weights_only=True,
+resume, apply (image and folder), bad data, and DistributedDataParallel with 2 CPU processes (gloo)."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from painterly import PainterlyError
+from painterly.config import TrainConfig
+from painterly.models import Stylizer, load_checkpoint
+from painterly.training import scan_photos, train
+
+ARCHS = ["johnson", "depsep", "depsep-nn", "depsep-nn-bil"]
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    """Six small photo-like images in nested folders, plus a text file and a broken JPEG to be skipped."""
+    root = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        yy, xx = np.mgrid[0:40, 0:48]
+        img = np.stack([xx * (3 + i), yy * 5, (xx + yy) * 2 + 20 * i], -1) % 256
+        img = (img + rng.integers(0, 30, img.shape)).clip(0, 255).astype(np.uint8)
+        sub = root / ("a" if i % 2 else "b")
+        sub.mkdir(exist_ok=True)
+        Image.fromarray(img).save(sub / f"p{i}.png")
+    (root / "notes.txt").write_text("not an image")
+    (root / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0garbage")
+    return root
+
+
+def _cfg(tmp_path, photos, style_path, **kw):
+    base = dict(style=str(style_path), data=str(photos), output=str(tmp_path / "m.pt"), steps=6, batch_size=2,
+                image_size=32, workers=0, preview_every=3, checkpoint_every=0, precision="fp32", lr=3e-3)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_scan_skips_unreadable_files(photos):
+    good, bad = scan_photos(photos)
+    assert len(good) == 6 and bad == 1  # the .txt is not an image suffix; the broken .jpg is counted
+    with pytest.raises(PainterlyError, match="not found"):
+        scan_photos(photos / "nope")
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_each_architecture_trains_and_round_trips(arch, tmp_path, photos, style_path):
+    seen = []
+    out = train(_cfg(tmp_path, photos, style_path, arch=arch, steps=8), seen.append)
+    assert [it.step for it in seen] == list(range(1, 9))
+    first = np.mean([it.terms["total"] for it in seen[:2]])
+    last = np.mean([it.terms["total"] for it in seen[-2:]])
+    assert last < first  # the loss falls within a few steps
+    ck = torch.load(out, weights_only=True)
+    assert ck["arch"] == arch and ck["step"] == 8 and ck["style"]["name"] == Path(style_path).name
+    assert ck["style"]["thumbnail"].dtype == torch.uint8 and ck["loss"]["style_weight"] == 5.0
+    assert "optimizer" in ck and ck["painterly_version"]
+    assert (tmp_path / "m.preview.jpg").is_file()
+    model = Stylizer(str(out), "cpu")
+    img = model(Image.new("RGB", (45, 30), (120, 80, 40)))
+    assert img.size == (45, 30)
+
+
+def test_resume_continues_from_the_saved_step(tmp_path, photos, style_path):
+    train(_cfg(tmp_path, photos, style_path, steps=3))
+    seen = []
+    train(_cfg(tmp_path, photos, style_path, steps=5, resume=True), seen.append)
+    assert [it.step for it in seen] == [4, 5]
+    assert load_checkpoint(tmp_path / "m.pt")["step"] == 5
+    with pytest.raises(PainterlyError, match="--resume"):
+        train(_cfg(tmp_path, photos, style_path, steps=6, resume=True, arch="depsep"))
+
+
+def test_cli_train_apply_models(tmp_path, photos, style_path, content_path):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    model = tmp_path / "cli.pt"
+    r = subprocess.run([sys.executable, "-m", "painterly", "train", str(style_path), "--data", str(photos), "-o",
+                        str(model), "--steps", "2", "--batch-size", "2", "--image-size", "32", "--workers", "0",
+                        "--quiet"], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "out.png"
+    r = subprocess.run([sys.executable, "-m", "painterly", "apply", str(model), str(content_path), "-o", str(out),
+                        "--size", "40", "-q"], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert max(Image.open(out).size) == 40
+    folder = tmp_path / "styled"
+    r = subprocess.run([sys.executable, "-m", "painterly", "apply", str(model), str(photos), "-o", str(folder), "-q"],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 0 and len(list(folder.rglob("*.png"))) == 6
+    assert "broken.jpg" in r.stderr  # reported and skipped
+    r = subprocess.run([sys.executable, "-m", "painterly", "apply", str(tmp_path / "nope.pt"), str(content_path),
+                        "-o", str(out)], capture_output=True, text=True, env=env)
+    assert r.returncode == 1 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1
+    r = subprocess.run([sys.executable, "-m", "painterly", "models", "--json"], capture_output=True, text=True)
+    assert r.returncode == 0 and isinstance(json.loads(r.stdout.strip().splitlines()[-1]), list)
+
+
+def test_ddp_with_two_cpu_processes(tmp_path, photos, style_path):
+    model = tmp_path / "ddp.pt"
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29533",
+                        "-m", "painterly", "train", str(style_path), "--data", str(photos), "-o", str(model),
+                        "--steps", "3", "--batch-size", "1", "--image-size", "32", "--workers", "0", "--quiet",
+                        "--precision", "fp32"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    ck = load_checkpoint(model)
+    assert ck["step"] == 3 and ck["arch"] == "johnson"
+    assert not any(k.startswith("module.") for k in ck["state_dict"])

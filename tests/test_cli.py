@@ -186,3 +186,10 @@ def test_bench_times_one_scale_at_the_requested_size(monkeypatch, content_path, 
     monkeypatch.setattr(bench, "StyleTransfer", Spy)
     bench.seconds_per_step(str(content_path), str(style_path), 256, 1, "fp32")
     assert sides == ["256:3"]
+
+
+def test_bench_feedforward_json(capsys):
+    code, out, _ = run(capsys, "bench", "feedforward", "--size", 32, "--runs", 1, "--json")
+    assert code == 0
+    res = json.loads(out.strip().splitlines()[-1])
+    assert {"johnson", "depsep", "depsep-nn", "depsep-nn-bil", "fast"} <= set(res) and all(v > 0 for v in res.values())

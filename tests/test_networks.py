@@ -4,9 +4,9 @@ import torch
 from torch import nn
 
 from painterly import PainterlyError
-from painterly.networks import NETWORKS, count_parameters, create_network, multiply_adds
+from painterly.networks import NETWORKS, InstanceNorm, count_parameters, create_network, for_inference, multiply_adds
 
-ARCHS = ["johnson", "depsep", "depsep-nn", "depsep-nn-bil"]
+ARCHS = ["johnson", "depsep", "depsep-nn", "depsep-nn-bil", "fast"]
 
 
 def test_registry_lists_the_architectures():
@@ -21,7 +21,8 @@ def test_any_size_in_same_size_out_in_unit_range(arch, hw):
     torch.manual_seed(0)
     net = create_network(arch).eval()
     x = torch.rand(2, 3, *hw)
-    y = net(x)
+    with torch.no_grad():
+        y = net(x)
     assert y.shape == x.shape
     assert float(y.min()) >= 0 and float(y.max()) <= 1
 
@@ -55,3 +56,37 @@ def test_multiply_adds_of_johnson_by_hand():
     expect = (full * 32 * 3 * 81 + half * 64 * 32 * 9 + quarter * 128 * 64 * 9 + 10 * quarter * 128 * 128 * 9
               + quarter * 128 * 64 * 9 + half * 64 * 32 * 9 + full * 3 * 32 * 81)
     assert multiply_adds(create_network("johnson"), h, w) == expect
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_for_inference_computes_the_same_function(arch):
+    torch.manual_seed(1)
+    net = create_network(arch).eval()
+    with torch.no_grad():  # non-trivial biases and affine norms, so the folded biases are exercised
+        for m in net.modules():
+            if getattr(m, "bias", None) is not None:
+                m.bias.normal_(0, 0.1)
+    x = torch.rand(1, 3, 40, 52)
+    fast = for_inference(net)
+    assert not any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) and 1 < m.groups for m in fast.modules())
+    with torch.no_grad():
+        assert torch.allclose(fast(x.contiguous(memory_format=torch.channels_last)), net(x), atol=2e-5)
+        y16 = for_inference(net, torch.bfloat16)(x.to(torch.bfloat16).contiguous(memory_format=torch.channels_last))
+    assert (y16.float() - net(x)).abs().mean() < 0.02
+
+
+def test_instance_norm_matches_torch_for_one_and_many_images():
+    torch.manual_seed(0)
+    ours, ref = InstanceNorm(6), nn.InstanceNorm2d(6, affine=True)
+    with torch.no_grad():
+        ours.weight.normal_(), ours.bias.normal_()
+    ref.load_state_dict(ours.state_dict())
+    for b in (1, 3):
+        x = torch.randn(b, 6, 9, 11).contiguous(memory_format=torch.channels_last)
+        assert torch.allclose(ours(x), ref(x), atol=1e-5)
+
+
+def test_fast_is_ours_and_small():
+    net = create_network("fast")
+    assert "painterly's own" in type(net).__doc__
+    assert multiply_adds(net, 512, 512) < 0.2 * multiply_adds(create_network("johnson"), 512, 512)

@@ -16,7 +16,7 @@ from painterly.config import TrainConfig
 from painterly.models import Stylizer, load_checkpoint
 from painterly.training import scan_photos, train
 
-ARCHS = ["johnson", "depsep", "depsep-nn", "depsep-nn-bil"]
+ARCHS = ["johnson", "depsep", "depsep-nn", "depsep-nn-bil", "fast"]
 
 
 @pytest.fixture(scope="module")

@@ -74,3 +74,39 @@ def bench_transfer(size: int = 512, steps: int = 10, vs_pastiche: bool = False, 
         if p:
             out["speedup_vs_pastiche"] = {k: round(p / v, 2) for k, v in rows.items()}
     return out
+
+
+def bench_feedforward(size: int = 512, runs: int = 10, device: str = "cpu") -> dict[str, Any]:
+    """Milliseconds per ``size x size`` image for every registered architecture (random weights: speed does not
+    depend on them), as trained ("plain": unfolded, same dtype and layout) and as ``painterly apply`` runs it
+    (:func:`painterly.networks.for_inference`), with parameter counts and multiply-adds."""
+    from .networks import NETWORKS, count_parameters, create_network, for_inference
+
+    dev = torch.device(device)
+    dtype = resolve_precision("auto", dev)
+    x = torch.rand(1, 3, size, size, device=dev).to(dtype).contiguous(memory_format=torch.channels_last)
+
+    def ms(net: torch.nn.Module) -> float:
+        with torch.inference_mode():
+            for _ in range(2):
+                net(x)
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            t = time.perf_counter()
+            for _ in range(runs):
+                net(x)
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+        return (time.perf_counter() - t) / runs * 1000
+
+    rows: dict[str, dict[str, float]] = {}
+    for arch in NETWORKS.names():
+        torch.manual_seed(0)
+        net = create_network(arch).eval()
+        from .networks import multiply_adds
+        gmac = multiply_adds(net, size, size) / 1e9
+        plain = net.to(device=dev, dtype=dtype, memory_format=torch.channels_last).requires_grad_(False)
+        rows[arch] = {"params": count_parameters(net), "gmac": round(gmac, 2), "plain_ms": round(ms(plain), 1),
+                      "ms": round(ms(for_inference(net, dtype).to(dev)), 1)}
+    return {"size": size, "device": device, "dtype": str(dtype).replace("torch.", ""),
+            "threads": torch.get_num_threads(), "architectures": rows}

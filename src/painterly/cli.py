@@ -96,6 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--vs-pastiche", action="store_true", help="also time pastiche's CLI on the same pair")
     bt.add_argument("--json", action="store_true", help="print the results as JSON on the last line")
     bt.set_defaults(func=cmd_bench_transfer)
+    bf = bsub.add_parser("feedforward", help="milliseconds per image of each feed-forward architecture")
+    bf.add_argument("--size", type=int, default=512, help="square image side (default: %(default)s)")
+    bf.add_argument("--runs", type=int, default=10, help="timed runs per architecture (default: %(default)s)")
+    bf.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
+    bf.add_argument("--json", action="store_true",
+                    help='print {"johnson": ms, "depsep": ms, ...} as JSON on the last line')
+    bf.set_defaults(func=cmd_bench_feedforward)
 
     tr = sub.add_parser("train", help="train a feed-forward style network (Johnson et al.; seed 000)",
                         description="Train a network to paint like STYLE in one pass, on a folder of photos, with the "
@@ -331,6 +338,23 @@ def cmd_models(args: argparse.Namespace) -> int:
         print("no shipped models yet; train one with 'painterly train STYLE --data DIR -o MODEL.pt'")
     for r in rows if not args.json else []:
         print(f"{r['name']:<24} {r['arch']:<14} {r['style']}")
+    return EXIT_OK
+
+
+def cmd_bench_feedforward(args: argparse.Namespace) -> int:
+    import json
+
+    from .bench import bench_feedforward
+
+    if args.size < 16 or args.runs < 1:
+        raise PainterlyError("--size must be at least 16 and --runs positive")
+    res = bench_feedforward(args.size, args.runs, args.device)
+    print(f"feed-forward networks, {args.size}x{args.size}, {res['dtype']}, {res['threads']} threads, {args.device}:")
+    print(f"  {'architecture':<15} {'params':>9} {'GMAC':>7} {'as trained':>11} {'as applied':>11}")
+    for arch, r in res["architectures"].items():
+        print(f"  {arch:<15} {r['params']:>9,} {r['gmac']:>7.2f} {r['plain_ms']:>8.1f} ms {r['ms']:>8.1f} ms")
+    if args.json:
+        print(json.dumps({arch: r["ms"] for arch, r in res["architectures"].items()}))
     return EXIT_OK
 
 

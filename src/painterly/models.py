@@ -20,7 +20,7 @@ from torch import nn
 from . import __version__
 from .errors import PainterlyError
 from .images import ImageLike, atomic_write, load_image, resize_long_side, to_pil, to_tensor
-from .networks import create_network
+from .networks import create_network, for_inference
 
 FORMAT = "painterly-feedforward"
 
@@ -77,13 +77,13 @@ class Stylizer:
     """A loaded feed-forward model: ``Stylizer("model.pt")(photo) -> PIL.Image`` (Johnson et al. 2016)."""
 
     def __init__(self, model: str, device: str = "auto") -> None:
-        from .optimize import resolve_device
+        from .optimize import resolve_device, resolve_precision
         self.path = resolve_model(model)
         self.checkpoint = load_checkpoint(self.path)
         self.device = resolve_device(device)
-        self.net = network_from_checkpoint(self.checkpoint, self.path).to(self.device)
-        if self.device.type == "cpu":
-            self.net = self.net.to(memory_format=torch.channels_last)
+        self.dtype = resolve_precision("auto", self.device)
+        # the same function, arranged for speed: separable pairs folded, bf16 where supported, channels-last
+        self.net = for_inference(network_from_checkpoint(self.checkpoint, self.path), self.dtype).to(self.device)
 
     @property
     def name(self) -> str:
@@ -92,10 +92,8 @@ class Stylizer:
     @torch.inference_mode()
     def tensor(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) in [0, 1] -> stylised, same size."""
-        x = x.to(self.device)
-        if self.device.type == "cpu":
-            x = x.contiguous(memory_format=torch.channels_last)
-        return self.net(x).clamp(0, 1)
+        x = x.to(self.device, self.dtype).contiguous(memory_format=torch.channels_last)
+        return self.net(x).float().clamp(0, 1)
 
     def __call__(self, image: ImageLike, size: Optional[int] = None) -> Image.Image:
         img = load_image(image, "input image")

@@ -125,3 +125,17 @@ def test_output_checks(tmp_path):
         check_output_path(tmp_path / "o.xyz")
     save_image(Image.new("RGB", (3, 3)), tmp_path / "o.jpg")
     assert [p.name for p in tmp_path.iterdir()] == ["o.jpg"]  # no temporary left behind
+
+
+def test_outputs_get_the_usual_permissions(tmp_path):
+    import os
+    import stat
+
+    from painterly.images import save_image
+
+    umask = os.umask(0o022)
+    try:
+        save_image(Image.new("RGB", (4, 4)), tmp_path / "o.png")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "o.png").stat().st_mode) == 0o644

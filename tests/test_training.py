@@ -112,3 +112,15 @@ def test_ddp_with_two_cpu_processes(tmp_path, photos, style_path):
     ck = load_checkpoint(model)
     assert ck["step"] == 3 and ck["arch"] == "johnson"
     assert not any(k.startswith("module.") for k in ck["state_dict"])
+
+
+def test_export_onnx_matches_pytorch_at_other_sizes(tmp_path, photos, style_path):
+    pytest.importorskip("onnxruntime")
+    from painterly.models import export_onnx
+
+    model = train(_cfg(tmp_path, photos, style_path, arch="fast", steps=1, preview_every=0))
+    diffs = export_onnx(str(model), tmp_path / "m.onnx", check_sizes=((32, 48), (37, 53)))
+    assert (tmp_path / "m.onnx").stat().st_size > 100_000 and max(diffs.values()) < 1e-3
+    r = subprocess.run([sys.executable, "-m", "painterly", "export", str(model), "-o", str(tmp_path / "m.txt")],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "unsupported extension" in r.stderr

@@ -125,6 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     ap.set_defaults(func=cmd_apply)
 
+    ex = sub.add_parser("export", help="export a feed-forward model to ONNX",
+                        description="Write MODEL as ONNX (fp32, dynamic height and width) and check it against "
+                                    "PyTorch with onnxruntime.")
+    ex.add_argument("model", help="checkpoint path or shipped model name")
+    ex.add_argument("-o", "--output", required=True, help="the .onnx file to write")
+    ex.set_defaults(func=cmd_export)
+
     m = sub.add_parser("models", help="list the shipped feed-forward models")
     m.add_argument("--json", action="store_true", help="print the list as JSON")
     m.set_defaults(func=cmd_models)
@@ -323,6 +330,16 @@ def cmd_apply(args: argparse.Namespace) -> int:
     save_image(img, out)
     if not args.quiet:
         print(f"painterly: wrote {out} ({img.size[0]}x{img.size[1]})", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .models import export_onnx
+
+    out = check_output_path(args.output, (".onnx",))
+    diffs = export_onnx(args.model, out)
+    print(f"painterly: wrote {out}; onnxruntime matches PyTorch (max abs difference "
+          + ", ".join(f"{v:.1e} at {k}" for k, v in diffs.items()) + ")", file=sys.stderr)
     return EXIT_OK
 
 

@@ -112,7 +112,7 @@ class Upsample(nn.Module):
 class TransformNet(nn.Module):
     """Encoder (9x9, two stride-2), residual blocks, decoder (two x2 upsamplings, 9x9), output in [0, 1].
 
-    Inputs of any size: they are reflection-padded to a multiple of 4 and the output is cropped back."""
+    Inputs of any size: they are edge-padded to a multiple of 4 and the output is cropped back."""
 
     def __init__(self, arch: str, norm: str = "instance", width: int = 32, blocks: int = 5,
                  separable: bool = False, upsample: str = "transposed") -> None:
@@ -128,9 +128,8 @@ class TransformNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
-        ph, pw = (-h) % 4, (-w) % 4
-        if ph or pw:
-            x = nn.functional.pad(x, (0, pw, 0, ph), mode="reflect" if min(h, w) > max(ph, pw) else "replicate")
+        # to a multiple of 4 (cropped off again); unconditional, so an exported graph handles every size
+        x = nn.functional.pad(x, (0, (-w) % 4, 0, (-h) % 4), mode="replicate")
         y = self.decoder(self.residuals(self.encoder(x - 0.5)))
         y = (torch.tanh(y) + 1) / 2  # seed 001: a tanh output, mapped to [0, 1]
         return y[..., :h, :w]
@@ -185,9 +184,8 @@ class FastNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
-        ph, pw = (-h) % 16, (-w) % 16
-        if ph or pw:
-            x = nn.functional.pad(x, (0, pw, 0, ph), mode="reflect" if min(h, w) > max(ph, pw) else "replicate")
+        # to a multiple of 16 (cropped off again); unconditional, so an exported graph handles every size
+        x = nn.functional.pad(x, (0, (-w) % 16, 0, (-h) % 16), mode="replicate")
         y = self.decoder(self.residuals(self.encoder(x - 0.5)))
         return ((torch.tanh(y) + 1) / 2)[..., :h, :w]
 

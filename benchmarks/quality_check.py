@@ -11,20 +11,15 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-JUDGE = ROOT.parent / "shared" / "tools" / "judge.py"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _shared import judge, split_extra  # noqa: E402
 
 
-def judge(out: Path, content: Path, style: Path) -> tuple[float, float]:
-    line = subprocess.run([sys.executable, str(JUDGE), str(out), str(content), str(style)],
-                          capture_output=True, text=True, check=True).stdout
-    parts = dict(kv.split("=") for kv in line.split())
-    return float(parts["style"]), float(parts["content"])
+
 
 
 def main(argv: list[str]) -> None:
-    extra = argv[argv.index("--") + 1:] if "--" in argv else []
-    argv = argv[: argv.index("--")] if "--" in argv else argv
+    argv, extra = split_extra(argv)
     outdir, pairs = Path(argv[0]), argv[1:]
     outdir.mkdir(parents=True, exist_ok=True)
     print("| content | style | seconds | style dist | photo's own style dist | ratio | content dist |")

@@ -22,19 +22,14 @@ import time
 from pathlib import Path
 from typing import Optional
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
-JUDGE = ROOT.parent / "shared" / "tools" / "judge.py"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _shared import DATA, judge, split_extra  # noqa: E402
+
 PAIRS = [f"{DATA}/content/jcj_tubingen.jpg:{DATA}/styles/munch_the_scream.jpg",
          f"{DATA}/content/coffee.png:{DATA}/styles/kandinsky_composition_vii.jpg",
          f"{DATA}/content/rocket.jpg:{DATA}/styles/picabia_udnie.jpg"]
 
 
-def judge(out: Path, content: Path, style: Path) -> tuple[float, float]:
-    line = subprocess.run([sys.executable, str(JUDGE), str(out), str(content), str(style)],
-                          capture_output=True, text=True, check=True).stdout
-    parts = dict(kv.split("=") for kv in line.split())
-    return float(parts["style"]), float(parts["content"])
 
 
 def timed(cmd: list[str]) -> float:
@@ -93,8 +88,7 @@ def sheet(path: Path, rows: list[tuple[Path, Path, Path, str, Path, str]], heigh
 
 def main() -> None:
     argv = sys.argv[1:]
-    extra = argv[argv.index("--") + 1:] if "--" in argv else []
-    argv = argv[: argv.index("--")] if "--" in argv else argv
+    argv, extra = split_extra(argv)
     ap = argparse.ArgumentParser()
     ap.add_argument("outdir", type=Path)
     ap.add_argument("--size", type=int, default=256)

@@ -133,7 +133,9 @@ def test_python_dash_m_and_sigint_saves_picture_so_far(tmp_path, content_path, s
     out = tmp_path / "o.png"
     proc = subprocess.Popen([sys.executable, "-m", "painterly", "transfer", str(content_path), str(style_path),
                              "-o", str(out), "--size", "64", "--iterations", "100000"],
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            # a runner started in the background (nohup ... &) ignores SIGINT, and children inherit it
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     buf = ""
     while time.time() < deadline and not re.search(r"\| [1-9]\d*/100000", buf):  # wait for a finished step

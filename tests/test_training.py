@@ -124,3 +124,16 @@ def test_export_onnx_matches_pytorch_at_other_sizes(tmp_path, photos, style_path
     r = subprocess.run([sys.executable, "-m", "painterly", "export", str(model), "-o", str(tmp_path / "m.txt")],
                        capture_output=True, text=True)
     assert r.returncode == 1 and "unsupported extension" in r.stderr
+
+
+def test_interrupt_saves_the_last_finished_step(tmp_path, photos, style_path):
+    from painterly.training import TrainingInterrupted
+
+    def stop(it):
+        if it.step == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(TrainingInterrupted) as e:
+        train(_cfg(tmp_path, photos, style_path, steps=10, preview_every=0), stop)
+    assert e.value.step == 2 and load_checkpoint(e.value.path)["step"] == 2
+    assert not list(tmp_path.glob("*.part"))

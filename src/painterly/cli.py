@@ -15,6 +15,7 @@ from .config import TrainConfig, TransferConfig, make_config
 from .experiments import ExperimentConfig
 from .errors import DivergedError, PainterlyError
 from .images import check_output_path, load_image, save_image
+from .memory import is_out_of_memory
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 #: transfer options that make no sense in an experiment's shared base (each run has one painting)
@@ -292,7 +293,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_apply(args: argparse.Namespace) -> int:
     from .models import Stylizer
-    from .training import IMAGE_SUFFIXES
+    from .training import image_files
 
     if args.size is not None and args.size < 1:
         raise PainterlyError(f"--size must be positive, got {args.size}")
@@ -301,7 +302,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         raise PainterlyError(f"input '{src}' not found")
     model = Stylizer(args.model, args.device)
     if src.is_dir():
-        files = sorted(p for p in src.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        files = image_files(src)
         if not files:
             raise PainterlyError(f"no images in folder '{src}'")
         dest = Path(args.output)
@@ -406,11 +407,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("painterly: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except MemoryError:
-        print("painterly: error: out of memory; try a smaller --size", file=sys.stderr)
-        return EXIT_ERROR
-    except RuntimeError as e:
-        if "out of memory" in str(e).lower() or "can't allocate memory" in str(e).lower():
+    except (MemoryError, RuntimeError) as e:
+        if is_out_of_memory(e):
             print("painterly: error: out of memory; try a smaller --size", file=sys.stderr)
             return EXIT_ERROR
         if os.environ.get("PAINTERLY_DEBUG"):

@@ -82,6 +82,6 @@ def is_out_of_memory(exc: BaseException) -> bool:
     """True for the allocator failures of torch (CPU and CUDA) and Python's MemoryError."""
     if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
         return True
-    text = str(exc)
+    text = str(exc).lower()
     return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text
-                                              or "Failed to allocate" in text)
+                                              or "failed to allocate" in text)

@@ -33,15 +33,18 @@ from .optimize import parse_layers, resolve_device, resolve_precision
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm"}
 
 
+def image_files(folder: str | Path) -> list[Path]:
+    """Files with an image suffix under ``folder``, recursively, sorted."""
+    return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
 def scan_photos(folder: str | Path) -> tuple[list[Path], int]:
     """Every readable image under ``folder`` (recursive, sorted) and the number of unreadable ones skipped."""
     root = Path(folder)
     if not root.is_dir():
         raise PainterlyError(f"training data folder '{folder}' not found")
     good, bad = [], 0
-    for p in sorted(root.rglob("*")):
-        if p.suffix.lower() not in IMAGE_SUFFIXES or not p.is_file():
-            continue
+    for p in image_files(root):
         try:
             with Image.open(p) as im:
                 im.size  # header only: cheap; broken pixel data is caught when loaded

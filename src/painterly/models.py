@@ -54,6 +54,16 @@ def load_checkpoint(path: Union[str, Path]) -> dict[str, Any]:
     return ckpt
 
 
+def slim_checkpoint(model: str, output: Union[str, Path], half: bool = True) -> Path:
+    """Write MODEL for distribution: without the optimiser state (only ``--resume`` needs it) and, with ``half``,
+    its weights in float16 (loading casts them back to the network's dtype).  About a third of the size."""
+    path = resolve_model(model)
+    ck = {k: v for k, v in load_checkpoint(path).items() if k not in ("optimizer", "format", "painterly_version")}
+    if half:
+        ck["state_dict"] = {k: v.half() if v.is_floating_point() else v for k, v in ck["state_dict"].items()}
+    return save_checkpoint(output, ck)
+
+
 def network_from_checkpoint(ckpt: dict[str, Any], path: Union[str, Path] = "") -> nn.Module:
     net = create_network(ckpt["arch"], **ckpt.get("settings", {}))
     try:
@@ -94,6 +104,13 @@ class Stylizer:
         """(B, 3, H, W) in [0, 1] -> stylised, same size."""
         x = x.to(self.device, self.dtype).contiguous(memory_format=torch.channels_last)
         return self.net(x).float().clamp(0, 1)
+
+    @torch.inference_mode()
+    def frames(self, frames: list[np.ndarray]) -> list[np.ndarray]:
+        """A batch of same-size RGB uint8 frames (H, W, 3) -> stylised, same size (for video)."""
+        x = torch.from_numpy(np.stack(frames)).to(self.device).permute(0, 3, 1, 2).to(self.dtype).div_(255)
+        y = self.tensor(x).mul_(255).add_(0.5).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        return list(y)
 
     def __call__(self, image: ImageLike, size: Optional[int] = None) -> Image.Image:
         img = load_image(image, "input image")

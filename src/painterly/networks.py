@@ -56,6 +56,18 @@ def conv(cin: int, cout: int, k: int, stride: int = 1, separable: bool = False) 
     return nn.Sequential(pad, nn.Conv2d(cin, 4 * cin, k, stride, groups=cin), nn.Conv2d(4 * cin, cout, 1))
 
 
+def icnr_(conv_seq: nn.Module, scale: int = 2) -> None:
+    """ICNR initialisation of a convolution followed by ``PixelShuffle(scale)`` (Aitken et al. 2017, "Checkerboard
+    artifact free sub-pixel convolution"): the ``scale**2`` filters that feed one output channel start equal, so
+    the sub-pixel layer starts as nearest-neighbour upsampling and not with a checkerboard."""
+    layer = [m for m in conv_seq.modules() if isinstance(m, nn.Conv2d)][-1]
+    with torch.no_grad():
+        cout = layer.out_channels // scale**2
+        layer.weight.copy_(layer.weight[:cout].repeat_interleave(scale**2, dim=0))
+        if layer.bias is not None:
+            layer.bias.copy_(layer.bias[:cout].repeat_interleave(scale**2, dim=0))
+
+
 class ConvBlock(nn.Sequential):
     """conv -> norm -> ReLU (the building block of Johnson et al.)."""
 
@@ -164,7 +176,7 @@ class FastNet(nn.Module):
     (benchmarks/RESULTS.md): no convolution or normalisation at full resolution (the image is folded into
     channels by pixel-unshuffle and unfolded by pixel-shuffle: lossless and nearly free), the residual blocks at
     1/8 resolution with ``4 * width`` channels, dense 3x3 convolutions only (depthwise ones run far below peak here),
-    sub-pixel upsampling instead of transposed convolutions, instance normalisation except at the ends, additive
+    sub-pixel upsampling (ICNR-initialised) instead of transposed convolutions, instance normalisation except at the ends, additive
     skips from the 1/2- and 1/4-resolution encoder stages to the decoder.
     About 5 GMAC at 512x512 against Johnson et al.'s 33."""
 
@@ -181,6 +193,8 @@ class FastNet(nn.Module):
                                  nn.ReLU(inplace=True))  # 1/4
         self.up2 = nn.Sequential(conv(2 * w, 4 * w, 3), nn.PixelShuffle(2), _norm(norm, w), nn.ReLU(inplace=True))
         self.out = nn.Sequential(conv(w, 12, 3), nn.PixelShuffle(2))  # full resolution, 3 channels
+        for up in (self.up1, self.up2, self.out):
+            icnr_(up[0])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]

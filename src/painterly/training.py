@@ -151,7 +151,7 @@ def train(cfg: TrainConfig, callback: Optional[Callable[[TrainIterate], None]] =
 
     net = create_network(cfg.arch, norm=cfg.norm).to(device).to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    step = 0
+    step, prior_seconds = 0, 0.0
     if cfg.resume and out.is_file():
         ck = load_checkpoint(out)
         if ck["arch"] != cfg.arch or ck.get("settings", {}).get("norm") != cfg.norm:
@@ -162,6 +162,7 @@ def train(cfg: TrainConfig, callback: Optional[Callable[[TrainIterate], None]] =
         if "optimizer" in ck:
             opt.load_state_dict(ck["optimizer"])
         step = int(ck.get("step", 0))
+        prior_seconds = float(ck.get("seconds", 0.0))
     model: nn.Module = net
     if world > 1:
         model = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
@@ -185,6 +186,7 @@ def train(cfg: TrainConfig, callback: Optional[Callable[[TrainIterate], None]] =
                      "content_weight": cfg.content_weight, "style_weight": cfg.style_weight,
                      "tv_weight": cfg.tv_weight, "content_loss": cfg.content_loss},
             "step": at, "steps": cfg.steps, "optimizer": opt.state_dict(),
+            "seconds": prior_seconds + time.perf_counter() - t0,  # training time over every resumed run
             "train": {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(cfg).items()},
             "data": {"photos": len(paths), "unreadable": unreadable},
         })

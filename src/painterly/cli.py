@@ -8,7 +8,7 @@ import signal
 import sys
 import typing
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from . import __version__
 from .config import TrainConfig, TransferConfig, make_config
@@ -16,6 +16,7 @@ from .experiments import ExperimentConfig
 from .errors import DivergedError, PainterlyError
 from .images import check_output_path, load_image, save_image
 from .memory import is_out_of_memory
+from .video import is_video
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 #: transfer options that make no sense in an experiment's shared base (each run has one painting)
@@ -69,13 +70,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("transfer", help="optimisation-based style transfer (Gatys et al.)",
                        description="Paint CONTENT in the style of STYLE by optimising the image (Gatys et al. 2016).")
-    t.add_argument("content", help="the photo")
+    t.add_argument("content", help="the photo, or a video (painted frame by frame: slow)")
     t.add_argument("style", help="the painting")
     t.add_argument("-o", "--output", required=True, help="output image (.png, .jpg, .webp, ...); "
-                                                         "a .json record of the run is written beside it")
+                                                         "a .json record of the run is written beside it; "
+                                                         "a video when CONTENT is one")
     add_config_arguments(t, TransferConfig)
     t.add_argument("--save-every", type=int, default=0, metavar="K",
                    help="write the picture every K steps next to the output (OUT.stepNNNN.png)")
+    t.add_argument("--warm-iterations", type=int, default=40, metavar="N",
+                   help="video: steps for each frame after the first, starting from the previous frame's picture "
+                        "(default: %(default)s)")
+    t.add_argument("--temporal", type=float, default=0.0, metavar="W",
+                   help="video: blend in the previous picture warped by optical flow, weight W in [0, 1) "
+                        "(default: off)")
     t.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=cmd_transfer)
 
@@ -115,22 +123,46 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     tr.set_defaults(func=cmd_train)
 
-    ap = sub.add_parser("apply", help="stylise images with a trained feed-forward model",
-                        description="Stylise INPUT (an image, or a folder of images) with MODEL (a checkpoint or the "
-                                    "name of a shipped model) in one pass per image.")
+    ap = sub.add_parser("apply", help="stylise images, folders or videos with a feed-forward model",
+                        description="Stylise INPUT (an image, a folder of images, or a video) with MODEL (a checkpoint "
+                                    "or the name of a shipped model) in one pass per image.  A video keeps its "
+                                    "frames, timestamps, rotation and audio.")
     ap.add_argument("model", help="checkpoint path or shipped model name ('painterly models' lists them)")
-    ap.add_argument("input", help="an image or a folder of images")
-    ap.add_argument("-o", "--output", required=True, help="output image, or output folder when INPUT is a folder")
+    ap.add_argument("input", help="an image, a folder of images, or a video (.mp4, .mov, .mkv, .webm, ...)")
+    ap.add_argument("-o", "--output", required=True,
+                    help="output image; a folder when INPUT is a folder; a video when INPUT is one")
     ap.add_argument("--size", type=int, default=None, help="long side of the output (default: the input's size)")
     ap.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: %(default)s)")
+    ap.add_argument("--temporal", type=float, default=0.0, metavar="W",
+                    help="video: blend in the previous output, warped by optical flow, with weight W in [0, 1) "
+                         "where the flow is trusted (less flicker; Ruder et al. 2016) (default: off)")
+    ap.add_argument("--batch", type=int, default=4, help="video: frames per network call (default: %(default)s)")
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     ap.set_defaults(func=cmd_apply)
 
-    ex = sub.add_parser("export", help="export a feed-forward model to ONNX",
-                        description="Write MODEL as ONNX (fp32, dynamic height and width) and check it against "
-                                    "PyTorch with onnxruntime.")
+    wc = sub.add_parser("webcam", help="stylise a camera live, in a window",
+                        description="Show the camera stylised live, with an fps overlay.  Keys: " + webcam_keys())
+    wc.add_argument("models", nargs="*", help="checkpoints or shipped model names to cycle through "
+                                              "(default: every shipped model)")
+    wc.add_argument("--camera", default="0", help="camera index, or a video file standing in for a camera "
+                                                  "(default: %(default)s)")
+    wc.add_argument("--size", type=int, default=640, help="long side of the stylised picture; smaller is faster "
+                                                          "(default: %(default)s)")
+    wc.add_argument("--side-by-side", action="store_true", help="start with the camera beside the picture")
+    wc.add_argument("--snapshot-dir", default=".", help="where snapshots go (default: the current folder)")
+    wc.add_argument("--headless", action="store_true", help="no window: run the loop and report fps")
+    wc.add_argument("--frames", type=int, default=0, help="stop after N frames (default: 0, never)")
+    wc.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: %(default)s)")
+    wc.set_defaults(func=cmd_webcam)
+
+    ex = sub.add_parser("export", help="export a feed-forward model to ONNX, or slim it for sharing",
+                        description="OUTPUT.onnx: write MODEL as ONNX (fp32, dynamic height and width) and check it "
+                                    "against PyTorch with onnxruntime.  OUTPUT.pt: a painterly checkpoint without the "
+                                    "optimiser state, weights in float16 (--no-half keeps float32).")
     ex.add_argument("model", help="checkpoint path or shipped model name")
-    ex.add_argument("-o", "--output", required=True, help="the .onnx file to write")
+    ex.add_argument("-o", "--output", required=True, help="the .onnx or .pt file to write")
+    ex.add_argument("--half", action=argparse.BooleanOptionalAction, default=True,
+                    help="float16 weights in a .pt output (default: %(default)s)")
     ex.set_defaults(func=cmd_export)
 
     m = sub.add_parser("models", help="list the shipped feed-forward models")
@@ -162,6 +194,8 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     if args.save_every < 0:
         raise PainterlyError(f"--save-every must be non-negative, got {args.save_every}")
     cfg = _config_from_args(TransferConfig, args)
+    if is_video(args.content):
+        return _transfer_video(args, cfg)
     out = check_output_path(args.output)
     photo = load_image(args.content, "content image")  # fail fast, before the network is loaded
     paintings = [load_image(p, "style image") for p in [args.style, *cfg.extra_style]]
@@ -202,6 +236,18 @@ def cmd_transfer(args: argparse.Namespace) -> int:
         print(f"painterly: wrote {out} ({result.image.size[0]}x{result.image.size[1]}, "
               f"{result.steps} steps, {result.seconds:.1f} s)", file=sys.stderr)
     return EXIT_OK
+
+
+def _transfer_video(args: argparse.Namespace, cfg: TransferConfig) -> int:
+    from .optimize import StyleTransfer, video_painter
+
+    if args.warm_iterations < 1:
+        raise PainterlyError(f"--warm-iterations must be positive, got {args.warm_iterations}")
+    load_image(args.style, "style image")
+    engine = StyleTransfer(cfg)
+    engine.backbone  # loads the weights and checks layer names before any progress is shown
+    args.size, args.batch = cfg.size, 1
+    return _stylize_video(args, Path(args.content), video_painter(engine, args.style, args.warm_iterations))
 
 
 def _close(bar: Any) -> None:
@@ -301,6 +347,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if not src.exists():
         raise PainterlyError(f"input '{src}' not found")
     model = Stylizer(args.model, args.device)
+    if is_video(src):
+        return _stylize_video(args, src, model.frames)
     if src.is_dir():
         files = image_files(src)
         if not files:
@@ -334,10 +382,60 @@ def cmd_apply(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    from .models import export_onnx
+def _stylize_video(args: argparse.Namespace, src: Path, frames: Callable) -> int:
+    """A video in, a video out (frames, timestamps, rotation and audio kept), with a progress bar."""
+    from .video import VIDEO_SUFFIXES, probe, stylize_video
 
-    out = check_output_path(args.output, (".onnx",))
+    out = check_output_path(args.output, VIDEO_SUFFIXES)
+    info = probe(src)
+    bar = None
+    if not args.quiet:
+        from tqdm import tqdm
+        bar = tqdm(total=info.frames or None, unit="frame", dynamic_ncols=True, file=sys.stderr)
+
+    def progress(p: Any) -> None:
+        bar.update(p.frame - bar.n)
+        bar.set_postfix(fps=f"{p.fps:.1f}", refresh=False)
+
+    try:
+        res = stylize_video(src, out, frames, size=args.size, batch=args.batch, temporal=args.temporal,
+                            callback=progress if bar is not None else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    if res.interrupted or not args.quiet:
+        print(f"painterly: {'interrupted; ' if res.interrupted else ''}wrote {res.frames} frames to {out} "
+              f"({res.frames / res.seconds:.1f} frames/s)", file=sys.stderr)
+    return EXIT_INTERRUPTED if res.interrupted else EXIT_OK
+
+
+def webcam_keys() -> str:
+    from .webcam import KEYS
+    return KEYS
+
+
+def cmd_webcam(args: argparse.Namespace) -> int:
+    from .shipped import shipped_models
+    from .webcam import run_webcam
+
+    models = args.models or list(shipped_models())
+    if args.frames < 0:
+        raise PainterlyError(f"--frames must be 0 or more, got {args.frames}")
+    stats = run_webcam(models, args.camera, args.size, args.device, args.headless, args.frames, args.side_by_side,
+                       args.snapshot_dir)
+    print(f"painterly: {stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps)"
+          + (f"; snapshots: {', '.join(map(str, stats.snapshots))}" if stats.snapshots else ""), file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .models import export_onnx, slim_checkpoint
+
+    out = check_output_path(args.output, (".onnx", ".pt"))
+    if out.suffix.lower() == ".pt":
+        slim_checkpoint(args.model, out, args.half)
+        print(f"painterly: wrote {out} ({out.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
+        return EXIT_OK
     diffs = export_onnx(args.model, out)
     print(f"painterly: wrote {out}; onnxruntime matches PyTorch (max abs difference "
           + ", ".join(f"{v:.1e} at {k}" for k, v in diffs.items()) + ")", file=sys.stderr)
@@ -354,8 +452,14 @@ def cmd_models(args: argparse.Namespace) -> int:
         print(json.dumps(rows))
     elif not rows:
         print("no shipped models yet; train one with 'painterly train STYLE --data DIR -o MODEL.pt'")
-    for r in rows if not args.json else []:
-        print(f"{r['name']:<24} {r['arch']:<14} {r['style']}")
+    elif rows:
+        print(f"{'name':<18} {'arch':<6} {'ms/512px':>8} {'style':>6} {'content':>7}  painting")
+        for r in rows:
+            j = r["judge"] or {}
+            print(f"{r['name']:<18} {r['arch']:<6} {r['cpu_ms_512'] or float('nan'):>8.0f} "
+                  f"{j.get('style', float('nan')):>6.3f} {j.get('content', float('nan')):>7.3f}  {r['painting']}")
+        print("style, content: mean distances on held-out photos at 512 px, lower is better (--json: the whole model "
+              "cards); use one with 'painterly apply NAME PHOTO -o OUT'")
     return EXIT_OK
 
 

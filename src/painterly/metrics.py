@@ -62,3 +62,20 @@ def ssim(a: ImageLike, b: ImageLike) -> float:
     win = min(7, *x.shape[:2])
     win -= 1 - win % 2  # odd
     return float(structural_similarity(x, y, channel_axis=2, data_range=255.0, win_size=max(win, 3)))
+
+
+def flicker(inputs: "list[np.ndarray]", outputs: "list[np.ndarray]", static_below: float = 12.0) -> float:
+    """Temporal flicker of a stylised clip: the mean absolute difference (0..255) between consecutive output
+    frames, over the pixels where the input frames are static (every channel changes by less than
+    ``static_below``).  A still scene should give a still picture; lower is better."""
+    total, count = 0.0, 0
+    for i in range(1, min(len(inputs), len(outputs))):
+        a, b = inputs[i - 1].astype(np.int16), inputs[i].astype(np.int16)
+        static = (np.abs(b - a).max(-1) < static_below)
+        if static.any():
+            d = np.abs(outputs[i].astype(np.int16) - outputs[i - 1].astype(np.int16)).mean(-1)
+            total += float(d[static].sum())
+            count += int(static.sum())
+    if not count:
+        raise ValueError("no static pixels between consecutive frames")
+    return total / count

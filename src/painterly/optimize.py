@@ -267,9 +267,9 @@ class StyleTransfer:
         return net
 
     def run(self, content: ImageLike, style: ImageLike,
-            callback: Optional[Callable[[Iterate], None]] = None) -> TransferResult:
+            callback: Optional[Callable[[Iterate], None]] = None, init: Optional[ImageLike] = None) -> TransferResult:
         """Paint ``content`` in the style of ``style`` (blended with ``config.extra_style``), coarse to fine over
-        ``config.scales``.
+        ``config.scales``, starting from ``init`` (a picture, e.g. the previous frame's) in place of ``config.init``.
 
         Raises :class:`Interrupted` on Ctrl-C (with the picture so far) and :class:`DivergedError` on a
         non-finite loss (with the last finite picture as ``.result``)."""
@@ -314,7 +314,10 @@ class StyleTransfer:
                 c_targets = perceptual.content_targets(c)  # once per scale, no autograd through them
                 s_targets = perceptual.style_targets(styles, blend)
                 lap_target = laplacian(c, cfg.laplacian_pool) if cfg.laplacian_weight else None
-                if "last_good" not in state:
+                if "last_good" not in state and init is not None:
+                    x0 = to_tensor(load_image(init, "initial image").resize(
+                        (c.shape[-1], c.shape[-2]), Image.Resampling.LANCZOS))
+                elif "last_good" not in state:
                     x0 = self._init(c, styles[0], gen)
                 else:  # coarse to fine: the previous scale's picture, upsampled
                     x0 = torch.nn.functional.interpolate(state["last_good"], size=c.shape[-2:], mode="bicubic",
@@ -407,6 +410,32 @@ class StyleTransfer:
         if mode == "style":
             return torch.nn.functional.interpolate(s, size=c.shape[-2:], mode="bilinear", align_corners=False)
         raise PainterlyError(f"unknown init '{mode}'")
+
+
+def video_painter(engine: "StyleTransfer", style: ImageLike, warm_iterations: int,
+                  callback: Optional[Callable[[Iterate], None]] = None) -> Callable[[list], list]:
+    """Frames -> painted frames for :func:`painterly.video.stylize_video`: the first frame with ``engine``'s whole
+    schedule, each later one at full size only, ``warm_iterations`` steps from the previous frame's picture (its
+    painting is mostly done: only what moved needs repainting)."""
+    import numpy as np
+
+    warm = StyleTransfer(engine.config.replace(scales="none", iterations=warm_iterations))
+    warm._backbone = engine.backbone  # one network for both
+    previous: dict[str, Image.Image] = {}
+
+    def paint(frames: list) -> list:
+        out = []
+        for f in frames:
+            photo = Image.fromarray(f)
+            if "image" in previous:
+                res = warm.run(photo, style, callback, init=previous["image"])
+            else:
+                res = engine.run(photo, style, callback)
+            previous["image"] = res.image
+            out.append(np.asarray(res.image.resize(photo.size, Image.Resampling.LANCZOS)))
+        return out
+
+    return paint
 
 
 def _name(src: ImageLike) -> str:

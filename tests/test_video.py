@@ -2,6 +2,7 @@
 flicker; Ctrl-C leaves a playable file; bad files give one line; the webcam loop runs on a file standing in for the
 camera, without a window."""
 import os
+import shutil
 import subprocess
 import sys
 
@@ -150,3 +151,24 @@ def test_webcam_loop_on_a_stand_in_file_without_window(clip, tmp_path):
     r = subprocess.run([sys.executable, "-m", "painterly", "webcam", MODEL, "--camera", "7", "--headless"],
                        capture_output=True, text=True, env=ENV)
     assert r.returncode == 1 and "camera 7" in r.stderr and r.stderr.count("\n") == 1, r.stderr
+
+
+@pytest.mark.skipif(not (shutil.which("xvfb-run") and shutil.which("xdotool")), reason="needs xvfb-run and xdotool")
+def test_webcam_window_keys_under_a_virtual_display(tmp_path):
+    """The window path: 'n' switches model, 's' side by side, space saves a snapshot, 'q' quits."""
+    long_clip = make_clip(tmp_path / "long.mp4", frames=600, w=96, h=64, audio=False)
+    script = tmp_path / "keys.sh"
+    script.write_text(f"""
+{sys.executable} -m painterly webcam {MODEL} {MODEL} --camera {long_clip} --size 96 --snapshot-dir {tmp_path} &
+pid=$!
+for i in $(seq 50); do w=$(xdotool search --name painterly 2>/dev/null | head -1); [ -n "$w" ] && break; sleep 0.2; done
+sleep 1; xdotool key --window $w n; sleep 0.5; xdotool key --window $w s; sleep 0.5
+xdotool key --window $w space; sleep 0.5; xdotool key --window $w q
+wait $pid
+""")
+    r = subprocess.run(["xvfb-run", "-a", "bash", str(script)], capture_output=True, text=True, env=ENV, timeout=120)
+    snaps = list(tmp_path.glob("painterly-*.png"))
+    assert "snapshots:" in r.stderr and len(snaps) == 1, r.stderr
+    from PIL import Image
+    assert Image.open(snaps[0]).size == (192, 64)  # side by side: camera and picture
+    assert "600 frames" not in r.stderr  # 'q' stopped it before the clip ended

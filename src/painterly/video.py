@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -212,7 +212,7 @@ def stylize_video(src: str | os.PathLike, dst: str | os.PathLike, process: Frame
     os.close(fd)
     blend = TemporalBlend(temporal) if temporal else None
     t0 = time.perf_counter()
-    done, interrupted = 0, False
+    interrupted = False
     errors: list[BaseException] = []
     stop = threading.Event()
     in_q: "queue.Queue[Any]" = queue.Queue(maxsize=4 * batch + 64)
@@ -241,12 +241,12 @@ def stylize_video(src: str | os.PathLike, dst: str | os.PathLike, process: Frame
                                              f"a {dst.suffix} file ({e}); try .mkv") from None
                 reader = threading.Thread(target=_reader, args=(str(src), width, height, in_q, stop, errors),
                                           daemon=True)
-                writer = threading.Thread(target=_writer, args=(container, vstream, astreams, out_q, errors,
-                                                                        written), daemon=True)
+                writer = threading.Thread(target=_writer, args=(container, vstream, astreams, out_q, errors, written),
+                                          daemon=True)
                 reader.start()
                 writer.start()
                 try:
-                    done = _stylize_loop(in_q, out_q, process, batch, blend, errors, info.frames, t0, callback)
+                    _stylize_loop(in_q, out_q, process, batch, blend, errors, info.frames, t0, callback)
                 except KeyboardInterrupt:
                     interrupted = True
                     stop.set()

@@ -115,6 +115,11 @@ def run_webcam(models: Sequence[str], source: Union[int, str] = 0, size: int = 6
     if not headless and not has_display():
         raise PainterlyError("no display to show the webcam window (no DISPLAY / WAYLAND_DISPLAY); "
                              "use --headless to run without a window")
+    if not headless and not Path(os.environ.get("QT_QPA_FONTDIR", "")).is_dir():
+        # OpenCV's Qt points at a font folder its wheel does not ship, and complains on every window
+        fonts = [d for d in Path("/usr/share/fonts/truetype").glob("*") if d.is_dir()]
+        if fonts:
+            os.environ["QT_QPA_FONTDIR"] = str(fonts[0])
     loaded: dict[int, Stylizer] = {}
 
     def model(i: int) -> Stylizer:

@@ -172,3 +172,23 @@ wait $pid
     from PIL import Image
     assert Image.open(snaps[0]).size == (192, 64)  # side by side: camera and picture
     assert "600 frames" not in r.stderr  # 'q' stopped it before the clip ended
+
+
+def test_ctrl_c_on_the_command_line_keeps_a_playable_video(tmp_path):
+    import signal
+    import time
+    long_clip = make_clip(tmp_path / "in.mp4", frames=1500, w=96, h=64)
+    out = tmp_path / "out" / "o.mp4"
+    out.parent.mkdir()
+    p = subprocess.Popen([sys.executable, "-m", "painterly", "apply", MODEL, str(long_clip), "-o", str(out), "-q",
+                          "--batch", "1"], stderr=subprocess.PIPE, text=True, env=ENV)
+    deadline = time.time() + 60
+    while not list(out.parent.glob(".o.*")) and time.time() < deadline and p.poll() is None:
+        time.sleep(0.1)
+    time.sleep(1.0)
+    p.send_signal(signal.SIGINT)
+    err = p.communicate(timeout=60)[1]
+    assert p.returncode == 130 and "interrupted" in err, err
+    n = len(read_frames(out))
+    assert 0 < n < 1500 and probe(out).audio == 1
+    assert [f.name for f in out.parent.iterdir()] == ["o.mp4"]

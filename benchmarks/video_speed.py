@@ -91,6 +91,12 @@ def main() -> None:
         r = stylize_video(clip, out, model.frames, batch=b)
         res[f"end_to_end_fps_batch{b}"] = r.frames / r.seconds
         assert r.frames == a.frames and probe(out).audio == 1
+    for threads in (1, 2):
+        r = stylize_video(clip, a.work / "out_t.mp4", model.frames, batch=4, codec_threads=threads)
+        res[f"end_to_end_fps_batch4_codec_threads{threads}"] = r.frames / r.seconds
+    for preset in ("ultrafast", "medium"):
+        r = stylize_video(clip, a.work / "out_p.mp4", model.frames, batch=4, preset=preset)
+        res[f"end_to_end_fps_batch4_{preset}"] = r.frames / r.seconds
     r = stylize_video(clip, a.work / "out_temporal.mp4", model.frames, batch=4, temporal=a.temporal)
     res["end_to_end_fps_batch4_temporal"] = r.frames / r.seconds
     for _ in range(1):

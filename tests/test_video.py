@@ -192,3 +192,12 @@ def test_ctrl_c_on_the_command_line_keeps_a_playable_video(tmp_path):
     n = len(read_frames(out))
     assert 0 < n < 1500 and probe(out).audio == 1
     assert [f.name for f in out.parent.iterdir()] == ["o.mp4"]
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts"])
+def test_every_output_container(suffix, tmp_path):
+    from painterly.video import OUTPUT_SUFFIXES
+    assert suffix in OUTPUT_SUFFIXES
+    silent = make_clip(tmp_path / "s.mp4", frames=3, audio=False)
+    res = stylize_video(silent, tmp_path / f"o{suffix}", Stylizer(MODEL, "cpu").frames)
+    assert len(read_frames(res.path)) == 3

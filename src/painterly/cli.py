@@ -384,9 +384,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 def _stylize_video(args: argparse.Namespace, src: Path, frames: Callable) -> int:
     """A video in, a video out (frames, timestamps, rotation and audio kept), with a progress bar."""
-    from .video import VIDEO_SUFFIXES, probe, stylize_video
+    from .video import OUTPUT_SUFFIXES, probe, stylize_video
 
-    out = check_output_path(args.output, VIDEO_SUFFIXES)
+    out = check_output_path(args.output, OUTPUT_SUFFIXES)
     info = probe(src)
     bar = None
     if not args.quiet:

@@ -28,8 +28,9 @@ import numpy as np
 from .errors import PainterlyError
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".wmv", ".flv", ".ogv")
-#: output container -> (video codec, pixel format)
-_ENCODERS = {".webm": ("libvpx", "yuv420p"), ".avi": ("mpeg4", "yuv420p"), ".ogv": ("libtheora", "yuv420p")}
+#: the containers painterly writes (tested), and the video codec of each
+OUTPUT_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts")
+_ENCODERS = {".webm": ("libvpx", "yuv420p"), ".avi": ("mpeg4", "yuv420p")}
 _DEFAULT_ENCODER = ("libx264", "yuv420p")
 
 Frames = Callable[[list[np.ndarray]], list[np.ndarray]]
@@ -169,12 +170,13 @@ _END = object()
 
 
 def _reader(path: str, width: int, height: int, out_q: "queue.Queue[Any]", stop: threading.Event,
-            errors: list[BaseException]) -> None:
+            errors: list[BaseException], threads: int = 0) -> None:
     av = _av()
     try:
         with av.open(path) as c:
             vs = c.streams.video[0]
             vs.thread_type = "AUTO"
+            vs.codec_context.thread_count = threads
             streams = [vs, *c.streams.audio]
             audio_index = {a.index: i for i, a in enumerate(c.streams.audio)}
             for packet in c.demux(streams):
@@ -195,9 +197,11 @@ def _reader(path: str, width: int, height: int, out_q: "queue.Queue[Any]", stop:
 
 def stylize_video(src: str | os.PathLike, dst: str | os.PathLike, process: Frames, *, size: Optional[int] = None,
                   batch: int = 4, temporal: float = 0.0, crf: int = 18, preset: str = "veryfast",
+                  codec_threads: int = 0,
                   callback: Optional[Callable[[VideoProgress], None]] = None) -> VideoResult:
     """Stylise every frame of ``src`` with ``process`` (a batch of RGB uint8 frames -> as many stylised ones of
-    the same size) into ``dst``.  Ctrl-C finalises the frames done so far (``interrupted=True``)."""
+    the same size) into ``dst``.  ``codec_threads``: threads of the decoder and of the encoder each (0: FFmpeg's
+    choice).  Ctrl-C finalises the frames done so far (``interrupted=True``)."""
     av = _av()
     info = probe(src)
     src, dst = Path(src), Path(dst)
@@ -230,6 +234,8 @@ def stylize_video(src: str | os.PathLike, dst: str | os.PathLike, process: Frame
                 vstream.codec_context.time_base = ivs.time_base
                 if codec == "libx264":
                     vstream.options = {"crf": str(crf), "preset": preset}
+                if codec_threads:
+                    vstream.codec_context.thread_count = codec_threads
                 if info.rotation:
                     vstream.set_display_rotation(info.rotation)
                 astreams = {}  # the n-th audio stream in -> its copy out
@@ -239,8 +245,8 @@ def stylize_video(src: str | os.PathLike, dst: str | os.PathLike, process: Frame
                     except (ValueError, av.error.FFmpegError) as e:
                         raise PainterlyError(f"the audio of '{src}' ({a.codec_context.name}) cannot be copied into "
                                              f"a {dst.suffix} file ({e}); try .mkv") from None
-                reader = threading.Thread(target=_reader, args=(str(src), width, height, in_q, stop, errors),
-                                          daemon=True)
+                reader = threading.Thread(target=_reader, daemon=True,
+                                          args=(str(src), width, height, in_q, stop, errors, codec_threads))
                 writer = threading.Thread(target=_writer, args=(container, vstream, astreams, out_q, errors, written),
                                           daemon=True)
                 reader.start()

@@ -73,7 +73,11 @@ def test_resume_continues_from_the_saved_step(tmp_path, photos, style_path):
     seen = []
     train(_cfg(tmp_path, photos, style_path, steps=5, resume=True), seen.append)
     assert [it.step for it in seen] == [4, 5]
-    assert load_checkpoint(tmp_path / "m.pt")["step"] == 5
+    ck = load_checkpoint(tmp_path / "m.pt")
+    assert ck["step"] == 5 and ck["seconds"] > 0  # training time summed over both runs
+    before = (tmp_path / "m.pt").read_bytes()
+    train(_cfg(tmp_path, photos, style_path, steps=4, resume=True, style_weight=9.0), seen.append)
+    assert (tmp_path / "m.pt").read_bytes() == before and len(seen) == 2  # trained past 4 already: untouched
     with pytest.raises(PainterlyError, match="--resume"):
         train(_cfg(tmp_path, photos, style_path, steps=6, resume=True, arch="depsep"))
 

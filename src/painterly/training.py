@@ -163,6 +163,8 @@ def train(cfg: TrainConfig, callback: Optional[Callable[[TrainIterate], None]] =
             opt.load_state_dict(ck["optimizer"])
         step = int(ck.get("step", 0))
         prior_seconds = float(ck.get("seconds", 0.0))
+        if step >= cfg.steps:  # trained this far already: leave the checkpoint (and its settings) as they are
+            return out
     model: nn.Module = net
     if world > 1:
         model = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)

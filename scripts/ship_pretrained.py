@@ -97,7 +97,7 @@ def ship(name: str, runs: Path, work: Path, size: int, score) -> dict:
     t = ck["train"]
     seconds = float(ck.get("seconds", 0.0))
     card = {
-        "painting": painting, "arch": ck["arch"], "use": "stills, video and webcam (35 ms per 512x512 on 2 CPU cores)",
+        "painting": painting, "arch": ck["arch"], "use": "stills, video and webcam",
         "style_image": f"styles/{name}.jpg", "bytes": dst.stat().st_size, "half_mean_pixel_diff": round(half_diff, 5),
         "training": {"steps": ck["step"], "batch_size": t["batch_size"], "image_size": t["image_size"],
                      "style_size": t["style_size"], "style_weight": t["style_weight"],

@@ -136,7 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--temporal", type=float, default=0.0, metavar="W",
                     help="video: blend in the previous output, warped by optical flow, with weight W in [0, 1) "
                          "where the flow is trusted (less flicker; Ruder et al. 2016) (default: off)")
-    ap.add_argument("--batch", type=int, default=4, help="video: frames per network call (default: %(default)s)")
+    ap.add_argument("--batch", type=int, default=1, help="video: frames per network call; 1 was fastest on the "
+                                                         "development CPU (default: %(default)s)")
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     ap.set_defaults(func=cmd_apply)
 

@@ -196,7 +196,7 @@ def _reader(path: str, width: int, height: int, out_q: "queue.Queue[Any]", stop:
 
 
 def stylize_video(src: str | os.PathLike, dst: str | os.PathLike, process: Frames, *, size: Optional[int] = None,
-                  batch: int = 4, temporal: float = 0.0, crf: int = 18, preset: str = "veryfast",
+                  batch: int = 1, temporal: float = 0.0, crf: int = 18, preset: str = "veryfast",
                   codec_threads: int = 0,
                   callback: Optional[Callable[[VideoProgress], None]] = None) -> VideoResult:
     """Stylise every frame of ``src`` with ``process`` (a batch of RGB uint8 frames -> as many stylised ones of

@@ -181,11 +181,13 @@ def test_ctrl_c_on_the_command_line_keeps_a_playable_video(tmp_path):
     out = tmp_path / "out" / "o.mp4"
     out.parent.mkdir()
     p = subprocess.Popen([sys.executable, "-m", "painterly", "apply", MODEL, str(long_clip), "-o", str(out), "-q",
-                          "--batch", "1"], stderr=subprocess.PIPE, text=True, env=ENV)
+                          "--batch", "1"], stderr=subprocess.PIPE, text=True, env=ENV,
+                         # a runner started in the background (nohup ... &) ignores SIGINT, and children inherit it
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 60
-    while not list(out.parent.glob(".o.*")) and time.time() < deadline and p.poll() is None:
-        time.sleep(0.1)
-    time.sleep(0.5)
+    while (sum(f.stat().st_size for f in out.parent.glob(".o.*")) < 20000 and time.time() < deadline
+           and p.poll() is None):  # until some frames are written
+        time.sleep(0.05)
     p.send_signal(signal.SIGINT)
     err = p.communicate(timeout=60)[1]
     assert p.returncode == 130 and "interrupted" in err, err

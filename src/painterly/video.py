@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import queue
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -26,10 +25,13 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from .errors import PainterlyError
+from .images import atomic_write
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".wmv", ".flv", ".ogv")
-#: the containers painterly writes (tested), and the video codec of each
-OUTPUT_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts")
+#: the containers painterly writes (tested): FFmpeg's muxer, and the video codec where not H.264
+_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi",
+            ".ts": "mpegts"}
+OUTPUT_SUFFIXES = tuple(_FORMATS)
 _ENCODERS = {".webm": ("libvpx", "yuv420p"), ".avi": ("mpeg4", "yuv420p")}
 _DEFAULT_ENCODER = ("libx264", "yuv420p")
 
@@ -212,19 +214,18 @@ def stylize_video(src: str | os.PathLike, dst: str | os.PathLike, process: Frame
             pix_fmt = "yuv444p"
         else:
             width, height = _even(width), _even(height)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=dst.suffix, dir=dst.parent)
-    os.close(fd)
     blend = TemporalBlend(temporal) if temporal else None
     t0 = time.perf_counter()
-    interrupted = False
+    state = {"interrupted": False}
     errors: list[BaseException] = []
-    stop = threading.Event()
-    in_q: "queue.Queue[Any]" = queue.Queue(maxsize=4 * batch + 64)
-    out_q: "queue.Queue[Any]" = queue.Queue(maxsize=4 * batch + 64)
     written = [0]
-    try:
+
+    def write(tmp: str) -> None:
+        stop = threading.Event()
+        in_q: "queue.Queue[Any]" = queue.Queue(maxsize=4 * batch + 64)
+        out_q: "queue.Queue[Any]" = queue.Queue(maxsize=4 * batch + 64)
         with av.open(str(src)) as inp:
-            container = av.open(tmp, "w", format=None if dst.suffix else "mp4")
+            container = av.open(tmp, "w", format=_FORMATS[dst.suffix.lower()])
             try:
                 ivs = inp.streams.video[0]
                 rate = ivs.average_rate or ivs.guessed_rate or Fraction(30)
@@ -254,7 +255,7 @@ def stylize_video(src: str | os.PathLike, dst: str | os.PathLike, process: Frame
                 try:
                     _stylize_loop(in_q, out_q, process, batch, blend, errors, info.frames, t0, callback)
                 except KeyboardInterrupt:
-                    interrupted = True
+                    state["interrupted"] = True
                     stop.set()
                     _drain(in_q)
                 finally:
@@ -274,19 +275,12 @@ def stylize_video(src: str | os.PathLike, dst: str | os.PathLike, process: Frame
                                      f"({type(e).__name__}: {e.strerror or e})")
             raise e
         if written[0] == 0:
+            if state["interrupted"]:
+                raise KeyboardInterrupt  # before the first frame: nothing to keep
             raise PainterlyError(f"no frame of '{src}' was stylised")
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, dst)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return VideoResult(dst, written[0], time.perf_counter() - t0, interrupted)
 
-
-def _umask() -> int:
-    m = os.umask(0)
-    os.umask(m)
-    return m
+    atomic_write(dst, write)  # on Ctrl-C ``write`` returns normally with the frames so far
+    return VideoResult(dst, written[0], time.perf_counter() - t0, state["interrupted"])
 
 
 def _drain(q: "queue.Queue[Any]") -> None:

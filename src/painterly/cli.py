@@ -385,24 +385,23 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 def _stylize_video(args: argparse.Namespace, src: Path, frames: Callable) -> int:
     """A video in, a video out (frames, timestamps, rotation and audio kept), with a progress bar."""
-    from .video import OUTPUT_SUFFIXES, probe, stylize_video
+    from .video import OUTPUT_SUFFIXES, stylize_video
 
     out = check_output_path(args.output, OUTPUT_SUFFIXES)
-    info = probe(src)
-    bar = None
-    if not args.quiet:
-        from tqdm import tqdm
-        bar = tqdm(total=info.frames or None, unit="frame", dynamic_ncols=True, file=sys.stderr)
+    bars: list[Any] = []  # made at the first frame: stylize_video has read the frame count by then
 
     def progress(p: Any) -> None:
-        bar.update(p.frame - bar.n)
-        bar.set_postfix(fps=f"{p.fps:.1f}", refresh=False)
+        if not bars:
+            from tqdm import tqdm
+            bars.append(tqdm(total=p.total or None, unit="frame", dynamic_ncols=True, file=sys.stderr))
+        bars[0].update(p.frame - bars[0].n)
+        bars[0].set_postfix(fps=f"{p.fps:.1f}", refresh=False)
 
     try:
         res = stylize_video(src, out, frames, size=args.size, batch=args.batch, temporal=args.temporal,
-                            callback=progress if bar is not None else None)
+                            callback=None if args.quiet else progress)
     finally:
-        if bar is not None:
+        for bar in bars:
             bar.close()
     if res.interrupted or not args.quiet:
         print(f"painterly: {'interrupted; ' if res.interrupted else ''}wrote {res.frames} frames to {out} "

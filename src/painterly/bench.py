@@ -8,7 +8,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import torch
 
@@ -110,3 +110,39 @@ def bench_feedforward(size: int = 512, runs: int = 10, device: str = "cpu") -> d
                       "ms": round(ms(applied), 1)}
     return {"size": size, "device": device, "dtype": str(dtype).replace("torch.", ""),
             "threads": torch.get_num_threads(), "architectures": rows}
+
+
+def bench_adain(size: int = 512, runs: int = 5, device: str = "cpu", decoder: Optional[str] = None) -> dict[str, Any]:
+    """Milliseconds per ``size x size`` photo with a ``size x size`` painting through AdaIN (Huang & Belongie 2017)
+    as the library runs it: the painting encoded, the photo encoded, transformed and decoded.  Also the time when
+    the painting's statistics are already known (every frame after the first of a folder, video or webcam)."""
+    from .adain import AdaIN, StyleCode
+
+    model = AdaIN(decoder, device)
+    g = torch.Generator().manual_seed(0)
+    photo = torch.rand(1, 3, size, size, generator=g)
+    painting = torch.rand(1, 3, size, size, generator=g)
+    sync = torch.cuda.synchronize if model.device.type == "cuda" else (lambda: None)
+
+    def timed(fn: Callable[[], Any]) -> float:
+        for _ in range(2):
+            fn()
+        sync()
+        t = time.perf_counter()
+        for _ in range(runs):
+            fn()
+        sync()
+        return (time.perf_counter() - t) / runs * 1000
+
+    code = StyleCode.of(model.encode(painting))
+    f = model.encode(photo)
+    t = model.transform(f, [code])
+    parts = {"encode painting": timed(lambda: StyleCode.of(model.encode(painting))),
+             "encode photo": timed(lambda: model.encode(photo)),
+             "transform": timed(lambda: model.transform(f, [code])),
+             "decode": timed(lambda: model.decode(t, (size, size)))}
+    whole = timed(lambda: model.tensor(photo, [StyleCode.of(model.encode(painting))]))
+    cached = timed(lambda: model.tensor(photo, [code]))
+    return {"size": size, "device": device, "dtype": str(model.dtype).replace("torch.", ""),
+            "threads": torch.get_num_threads(), "parts_ms": {k: round(v, 1) for k, v in parts.items()},
+            "ms": round(whole, 1), "ms_style_cached": round(cached, 1)}

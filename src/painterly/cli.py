@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from . import __version__
-from .config import TrainConfig, TransferConfig, make_config
+from .config import AdainConfig, AdainTrainConfig, TrainConfig, TransferConfig, make_config
 from .experiments import ExperimentConfig
 from .errors import DivergedError, PainterlyError
 from .images import check_output_path, load_image, save_image
@@ -112,6 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
     bf.add_argument("--json", action="store_true",
                     help='print {"johnson": ms, "depsep": ms, ...} as JSON on the last line')
     bf.set_defaults(func=cmd_bench_feedforward)
+    ba = bsub.add_parser("adain", help="milliseconds per image of AdaIN")
+    ba.add_argument("--size", type=int, default=512, help="square photo and painting side (default: %(default)s)")
+    ba.add_argument("--runs", type=int, default=5, help="timed runs (default: %(default)s)")
+    ba.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
+    ba.add_argument("--decoder", default=None, help="decoder checkpoint (default: the shipped one)")
+    ba.add_argument("--json", action="store_true", help='print {"ms": ...} as JSON on the last line')
+    ba.set_defaults(func=cmd_bench_adain)
 
     tr = sub.add_parser("train", help="train a feed-forward style network (Johnson et al.; seed 000)",
                         description="Train a network to paint like STYLE in one pass, on a folder of photos, with the "
@@ -123,11 +130,31 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     tr.set_defaults(func=cmd_train)
 
+    ad = sub.add_parser("adain", help="any painting in one pass (AdaIN, Huang & Belongie; seed 004)",
+                        description="Paint CONTENT like STYLE in one pass of an encoder-decoder: the photo's VGG19 "
+                                    "features take the painting's statistics (AdaIN) and a trained decoder turns them "
+                                    "back into a picture.  Any painting, no training per style.")
+    ad.add_argument("content", help="the photo")
+    ad.add_argument("style", help="the painting (a file, or a bundled painting's name: 'painterly models' lists them)")
+    ad.add_argument("-o", "--output", required=True, help="output image (.png, .jpg, .webp, ...)")
+    add_config_arguments(ad, AdainConfig)
+    ad.add_argument("-q", "--quiet", action="store_true", help="no message when done")
+    ad.set_defaults(func=cmd_adain)
+
+    ta = sub.add_parser("train-adain", help="train the AdaIN decoder",
+                        description="Train the decoder of AdaIN (Huang & Belongie 2017) on a folder of photos and a "
+                                    "folder of paintings; checkpoints, --resume and progress as in 'painterly train'.")
+    ta.add_argument("-o", "--output", default=AdainTrainConfig.output, help="checkpoint to write (default: %(default)s)")
+    add_config_arguments(ta, AdainTrainConfig, exclude=("output",))
+    ta.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    ta.set_defaults(func=cmd_train_adain)
+
     ap = sub.add_parser("apply", help="stylise images, folders or videos with a feed-forward model",
                         description="Stylise INPUT (an image, a folder of images, or a video) with MODEL (a checkpoint "
                                     "or the name of a shipped model) in one pass per image.  A video keeps its "
                                     "frames, timestamps, rotation and audio.")
-    ap.add_argument("model", help="checkpoint path or shipped model name ('painterly models' lists them)")
+    ap.add_argument("model", help="checkpoint path or shipped model name ('painterly models' lists them), or "
+                                  "adain:PAINTING (any painting file or bundled painting name, through AdaIN)")
     ap.add_argument("input", help="an image, a folder of images, or a video (.mp4, .mov, .mkv, .webm, ...)")
     ap.add_argument("-o", "--output", required=True,
                     help="output image; a folder when INPUT is a folder; a video when INPUT is one")
@@ -338,8 +365,66 @@ def cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_adain(args: argparse.Namespace) -> int:
+    import time
+
+    from .adain import stylize
+
+    cfg = _config_from_args(AdainConfig, args)
+    out = check_output_path(args.output)
+    t = time.perf_counter()
+    img = stylize(args.content, _painting(args.style), cfg.replace(extra_style=tuple(map(_painting, cfg.extra_style))))
+    save_image(img, out)
+    if not args.quiet:
+        print(f"painterly: wrote {out} ({img.size[0]}x{img.size[1]}, {time.perf_counter() - t:.1f} s)",
+              file=sys.stderr)
+    return EXIT_OK
+
+
+def _painting(name: str) -> str:
+    """A painting file, or the name of a bundled one (starry-night, ...)."""
+    from .shipped import style_image_path
+    if not Path(name).exists() and style_image_path(name).is_file():
+        return str(style_image_path(name))
+    return name
+
+
+def cmd_train_adain(args: argparse.Namespace) -> int:
+    from .training import TrainingInterrupted, train_adain
+
+    cfg = _config_from_args(AdainTrainConfig, args)
+    if not cfg.content_data or not cfg.style_data:
+        raise PainterlyError("--content-data DIR and --style-data DIR are required (photos and paintings)")
+    check_output_path(cfg.output, (".pt", ".pth"))
+    bar = None
+    if not args.quiet:
+        from tqdm import tqdm
+        bar = tqdm(total=cfg.steps, unit="step", dynamic_ncols=True, file=sys.stderr)
+
+    def callback(it: Any) -> None:
+        if bar is not None:
+            if bar.n == 0 and it.step > 1:
+                bar.update(it.step - 1)  # resumed
+            bar.set_postfix({**{k: f"{v:.4g}" for k, v in it.terms.items()}, "img/s": f"{it.images_per_second:.1f}"},
+                            refresh=False)
+            bar.update(1)
+
+    try:
+        out = train_adain(cfg, callback)
+    except TrainingInterrupted as e:
+        _close(bar)
+        print(f"painterly: interrupted; saved the checkpoint at step {e.step} to {e.path} "
+              f"(continue with --resume)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        _close(bar)
+    if not args.quiet:
+        print(f"painterly: wrote {out}", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_apply(args: argparse.Namespace) -> int:
-    from .models import Stylizer
+    from .models import load_stylizer
     from .training import image_files
 
     if args.size is not None and args.size < 1:
@@ -347,7 +432,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     src = Path(args.input)
     if not src.exists():
         raise PainterlyError(f"input '{src}' not found")
-    model = Stylizer(args.model, args.device)
+    model = load_stylizer(args.model, args.device)
     if is_video(src):
         return _stylize_video(args, src, model.frames)
     if src.is_dir():
@@ -477,6 +562,25 @@ def cmd_bench_feedforward(args: argparse.Namespace) -> int:
         print(f"  {arch:<15} {r['params']:>9,} {r['gmac']:>7.2f} {r['plain_ms']:>8.1f} ms {r['ms']:>8.1f} ms")
     if args.json:
         print(json.dumps({arch: r["ms"] for arch, r in res["architectures"].items()}))
+    return EXIT_OK
+
+
+def cmd_bench_adain(args: argparse.Namespace) -> int:
+    import json
+
+    from .bench import bench_adain
+
+    if args.size < 16 or args.runs < 1:
+        raise PainterlyError("--size must be at least 16 and --runs positive")
+    res = bench_adain(args.size, args.runs, args.device, args.decoder)
+    print(f"AdaIN, {args.size}x{args.size} photo and painting, {res['dtype']}, {res['threads']} threads, "
+          f"{args.device}:")
+    for k, v in res["parts_ms"].items():
+        print(f"  {k:<28} {v:>8.1f} ms")
+    print(f"  {'one photo, new painting':<28} {res['ms']:>8.1f} ms")
+    print(f"  {'one photo, painting known':<28} {res['ms_style_cached']:>8.1f} ms  (folders, video, webcam)")
+    if args.json:
+        print(json.dumps({"ms": res["ms"], "ms_style_cached": res["ms_style_cached"]}))
     return EXIT_OK
 
 

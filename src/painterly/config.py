@@ -178,3 +178,85 @@ class TrainConfig:
 
     def replace(self, **changes: Any) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
+
+
+@dataclass
+class AdainConfig:
+    """Options of arbitrary style transfer in one pass (Huang & Belongie 2017; seed 004)."""
+
+    size: int = opt(512, "long side of the output in pixels (0: the photo's own size)", min=0)
+    style_size: Optional[int] = opt(None, "long side of the painting when its statistics are taken (default: --size;"
+                                          " smaller = finer texture)", min=16)
+    alpha: float = opt(1.0, "style strength: 0 = the photo, 1 = full style (Huang & Belongie 2017, sec. 7.1)",
+                       min=0.0)
+    method: str = opt("adain", "feature transform: adain (mean and std) or wct (whitening-colouring, Li et al. "
+                               "2017: the full covariance)", choices=["adain", "wct"])
+    extra_style: tuple[str, ...] = opt((), "another painting to blend in (repeatable)", repeat=True, metavar="PATH")
+    style_blend: tuple[float, ...] = opt((), "weights of STYLE and each --extra-style (normalised; default equal)",
+                                         metavar="W")
+    mask: Optional[str] = opt(None, "an image whose white areas take STYLE and black areas the --extra-style "
+                                    "(with more styles: grey bands, darkest = last)", metavar="MASK")
+    preserve_color: bool = opt(False, "keep the photo's colours (the painting recoloured to the photo's palette "
+                                      "first; sec. 7.3)")
+    decoder: Optional[str] = opt(None, "decoder checkpoint from 'painterly train-adain' (default: the shipped one)",
+                                 metavar="DECODER.pt")
+    device: str = opt("auto", "cpu, cuda, cuda:N, or auto")
+    precision: str = opt("auto", "arithmetic: auto (bf16 where supported), fp32, bf16", choices=["auto", "fp32", "bf16"])
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            if isinstance(getattr(self, f.name), list):
+                object.__setattr__(self, f.name, tuple(getattr(self, f.name)))
+        validate(self)
+        if self.alpha > 1:
+            raise PainterlyError(f"--alpha must be at most 1, got {self.alpha}")
+        n = 1 + len(self.extra_style)
+        if self.style_blend:
+            if len(self.style_blend) != n:
+                raise PainterlyError(f"--style-blend needs {n} weights (STYLE and {n - 1} --extra-style), "
+                                     f"got {len(self.style_blend)}")
+            if any(not math.isfinite(w) or w < 0 for w in self.style_blend) or sum(self.style_blend) <= 0:
+                raise PainterlyError("--style-blend weights must be non-negative and not all zero")
+        if self.mask and n < 2:
+            raise PainterlyError("--mask needs at least two paintings (STYLE and --extra-style)")
+
+    def replace(self, **changes: Any) -> "AdainConfig":
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass
+class AdainTrainConfig:
+    """Options of training the AdaIN decoder (Huang & Belongie 2017, sec. 6: Adam lr 1e-4, batch 8, content and
+    style loss through VGG19 relu1_1..relu4_1, style weight 10).  Few paintings?  The style batches are heavily
+    augmented crops of them (scale, flips, quarter turns, hue, saturation, contrast) mixed with photos."""
+
+    content_data: str = opt("", "folder of photos (content images)", metavar="DIR")
+    style_data: str = opt("", "folder of paintings (style images)", metavar="DIR")
+    output: str = opt("adain-decoder.pt", "checkpoint to write", metavar="DECODER.pt")
+    width: float = opt(0.5, "decoder channels relative to the paper's (1: 256/128/64; 0.5 is about 4x cheaper)",
+                       gt=0.0)
+    steps: int = opt(20000, "training steps (batches)", min=1)
+    batch_size: int = opt(8, "photo-painting pairs per step", min=1)
+    image_size: int = opt(256, "training crops are IMAGE_SIZE x IMAGE_SIZE", min=32)
+    lr: float = opt(1e-4, "Adam learning rate", gt=0.0)
+    lr_decay: float = opt(5e-5, "learning rate at step t is lr / (1 + lr_decay * t) (the paper's schedule)", min=0.0)
+    content_weight: float = opt(1.0, "weight of the content loss (relu4_1 of the output vs the AdaIN target)",
+                                min=0.0)
+    style_weight: float = opt(10.0, "weight of the style loss (mean and std at relu1_1..relu4_1)", min=0.0)
+    photo_styles: float = opt(0.25, "fraction of style samples that are (colour-jittered) photos", min=0.0, max=1.0)
+    augment: bool = opt(True, "augment the paintings (random scale crops, flips, quarter turns, colour jitter)")
+    preview_every: int = opt(500, "write OUTPUT.preview.jpg every N steps (0: never)", min=0)
+    checkpoint_every: int = opt(500, "write the checkpoint every N steps (0: only at the end)", min=0)
+    resume: bool = opt(False, "continue from OUTPUT if it exists")
+    workers: int = opt(1, "data-loading processes", min=0)
+    seed: int = opt(0, "random seed")
+    device: str = opt("auto", "cpu, cuda, cuda:N, or auto")
+    precision: str = opt("auto", "arithmetic: auto (bf16 where supported), fp32, bf16", choices=["auto", "fp32", "bf16"])
+
+    def __post_init__(self) -> None:
+        validate(self)
+        if self.photo_styles > 1:
+            raise PainterlyError(f"--photo-styles must be at most 1, got {self.photo_styles}")
+
+    def replace(self, **changes: Any) -> "AdainTrainConfig":
+        return dataclasses.replace(self, **changes)

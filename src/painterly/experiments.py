@@ -30,8 +30,9 @@ class ExperimentConfig:
                                     "(repeatable; each is its own study)", repeat=True, metavar="OPTION=VALUES")
     iterations_sweep: str = opt("", "a study of quality against steps, e.g. 10,50,100,300 (one single-scale run per "
                                     "pair, pictures taken at each count)", metavar="N,N,...")
-    reference: Optional[str] = opt(None, "pseudo-ground truth for MSE/SSIM: an image, or a folder holding "
-                                         "CONTENT__STYLE.png per pair")
+    reference: Optional[str] = opt(None, "pseudo-ground truth for MSE/SSIM: an image, a folder holding "
+                                         "CONTENT__STYLE.png per pair, or 'adain' (each pair through AdaIN at --size, "
+                                         "as seed 004 plans; written to OUT/reference/)")
     weights_for: tuple[str, ...] = opt((), "weights file for a backbone when a study switches to it, "
                                            "NAME=PATH (repeatable)", repeat=True, metavar="NAME=PATH")
     out: str = opt("experiment", "output folder")
@@ -92,6 +93,17 @@ def _reference(cfg: ExperimentConfig, content: str, style: str) -> Optional[Path
     return ref
 
 
+def adain_references(pairs: Sequence[tuple[str, str]], size: int, folder: Path) -> Path:
+    """Pseudo-ground truths (seed 004, sec. 4): every pair through AdaIN (Huang & Belongie 2017) at ``size``, as
+    ``folder/CONTENT__STYLE.png``."""
+    from .adain import AdaIN
+    folder.mkdir(parents=True, exist_ok=True)
+    model = AdaIN()
+    for c, s in pairs:
+        save_image(model(c, s, size=size), folder / f"{Path(c).stem}__{Path(s).stem}.png")
+    return folder
+
+
 def _quality(row: dict[str, Any], image: Path, content: str, style: str, ref: Optional[Path]) -> None:
     row.update({f"{k}_distance": round(v, 5) for k, v in distances(image, content, style).items()})
     if ref is not None:
@@ -116,6 +128,8 @@ def run_experiment(cfg: ExperimentConfig, base: TransferConfig, progress: Option
     out.mkdir(parents=True, exist_ok=True)
     pairs = [(c, s) for c in cfg.content for s in cfg.style]
     note = progress or (lambda label, it: None)
+    if cfg.reference == "adain":
+        cfg = dataclasses.replace(cfg, reference=str(adain_references(pairs, base.size, out / "reference")))
 
     for study in studies:
         rows, curves = [], {}

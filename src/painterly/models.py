@@ -119,6 +119,26 @@ class Stylizer:
         return to_pil(self.tensor(to_tensor(img)))
 
 
+#: ``painterly apply adain:PAINTING.jpg ...``: AdaIN with that painting instead of a trained model
+ADAIN_PREFIX = "adain:"
+
+
+def load_stylizer(model: str, device: str = "auto") -> Any:
+    """A feed-forward model (checkpoint path or shipped name) as a :class:`Stylizer`, or ``adain:PAINTING`` as an
+    :class:`painterly.adain.AdaINStylizer`; both have ``.name``, ``.tensor``, ``.frames`` and are callable."""
+    if model.startswith(ADAIN_PREFIX):
+        from .adain import AdaINStylizer
+        painting = model[len(ADAIN_PREFIX):]
+        if not painting:
+            raise PainterlyError("adain: needs a painting, as in adain:starry.jpg")
+        if not Path(painting).exists():  # a bundled painting by name, as in adain:starry-night
+            from .shipped import style_image_path
+            if style_image_path(painting).is_file():
+                painting = str(style_image_path(painting))
+        return AdaINStylizer(painting, device=device)
+    return Stylizer(model, device)
+
+
 def export_onnx(model: str, output: Union[str, Path], check_sizes: tuple[tuple[int, int], ...] = ((64, 80), (50, 77)),
                 tolerance: float = 1e-3) -> dict[str, float]:
     """Export a feed-forward model to ONNX (fp32, dynamic height and width) and check it with onnxruntime against

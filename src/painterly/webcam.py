@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 from PIL import Image
@@ -105,7 +105,7 @@ def run_webcam(models: Sequence[str], source: Union[int, str] = 0, size: int = 6
                ) -> WebcamStats:
     """Show ``source`` stylised by ``models[0]`` (keys switch between ``models``) until ``q`` / the source ends /
     ``max_frames``; ``on_frame(frames, fps)`` after each frame."""
-    from .models import Stylizer
+    from .models import load_stylizer
 
     cv2 = _cv2()
     if not models:
@@ -120,11 +120,11 @@ def run_webcam(models: Sequence[str], source: Union[int, str] = 0, size: int = 6
         fonts = [d for d in Path("/usr/share/fonts/truetype").glob("*") if d.is_dir()]
         if fonts:
             os.environ["QT_QPA_FONTDIR"] = str(fonts[0])
-    loaded: dict[int, Stylizer] = {}
+    loaded: dict[int, Any] = {}
 
-    def model(i: int) -> Stylizer:
+    def model(i: int) -> Any:
         if i not in loaded:
-            loaded[i] = Stylizer(models[i], device)
+            loaded[i] = load_stylizer(models[i], device)
         return loaded[i]
 
     current = 0

@@ -1,0 +1,156 @@
+"""Ship the AdaIN decoder inside the package: slim it to float16, score it with the shared judge on photo-painting
+pairs at 512 px (paintings it never saw, and the ones it trained on, for the generalisation gap), compare the
+adain and wct transforms and float16 against float32, time it, and write the card
+(src/painterly/pretrained/adain/card.json) and the gallery (docs/adain_gallery.jpg).
+
+Usage: python scripts/ship_adain.py CHECKPOINT [--size 512] [--photos N] [--eval-only] [--work DIR]
+The photos are ../shared/data/content (none is in train_256).  ``--eval-only`` scores CHECKPOINT without shipping
+(for checkpoints of a run still training).  A development tool: it reads ../shared/tools/judge.py.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFont
+
+from painterly.adain import SHIPPED_DECODER, AdaIN, load_decoder_checkpoint, slim_decoder
+from painterly.images import load_image, resize_long_side, save_image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ship_pretrained import DATA, PAINTINGS, ROOT, load_judge  # noqa: E402
+
+CARD = SHIPPED_DECODER.with_name("card.json")
+
+
+def evaluate(model: AdaIN, paintings: list[str], photos: list[Path], size: int, score, work: Path,
+             method: str = "adain", alpha: float = 1.0) -> list[dict]:
+    """Judge's style and content distances of every photo x painting at ``size``, and the photo's own style
+    distance to the painting (what the transfer has to cut)."""
+    work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for name in paintings:
+        style = DATA / "styles" / PAINTINGS[name][1]
+        for p in photos:
+            plain = work / f"photo_{p.stem}.png"
+            if not plain.is_file():
+                save_image(resize_long_side(load_image(p), size), plain)
+            out = work / f"{name}_{p.stem}.png"
+            save_image(model(plain, style, size=None, alpha=alpha, method=method, style_size=size), out)
+            s, c = score(out, p, style)
+            s0, _ = score(plain, p, style)
+            rows.append({"painting": name, "photo": p.name, "style": round(s, 4), "content": round(c, 4),
+                         "photo_style": round(s0, 4), "cut": round(s / s0, 3)})
+            print(f"  {method} {name} {p.name}: style {s:.4f} (photo {s0:.4f}, x{s / s0:.2f}) content {c:.4f}",
+                  flush=True)
+    return rows
+
+
+def summary(rows: list[dict]) -> dict:
+    return {"pairs": len(rows), "style": round(statistics.mean(r["style"] for r in rows), 4),
+            "photo_style": round(statistics.mean(r["photo_style"] for r in rows), 4),
+            "mean_cut": round(statistics.mean(r["cut"] for r in rows), 3),
+            "worst_cut": max(r["cut"] for r in rows),
+            "content": round(statistics.mean(r["content"] for r in rows), 4),
+            "worst_content": max(r["content"] for r in rows)}
+
+
+def cpu_ms(model: AdaIN, size: int = 512, runs: int = 5) -> dict:
+    """Median milliseconds per size x size photo with a size x size painting, and with the painting known."""
+    from painterly.adain import StyleCode
+    x, s = torch.rand(1, 3, size, size), torch.rand(1, 3, size, size)
+    code = StyleCode.of(model.encode(s))
+
+    def med(fn) -> float:
+        for _ in range(2):
+            fn()
+        ts = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            fn()
+            ts.append((time.perf_counter() - t) * 1000)
+        return round(statistics.median(ts), 1)
+
+    return {"new_painting": med(lambda: model.tensor(x, [StyleCode.of(model.encode(s))])),
+            "painting_known": med(lambda: model.tensor(x, [code]))}
+
+
+def gallery(model: AdaIN, photos: list[Path], paintings: list[str], out: Path, cell: int = 300) -> None:
+    """Rows: photos; columns: the photo, then each painting (inset) through AdaIN."""
+    imgs = [resize_long_side(load_image(p), cell) for p in photos]
+    w, h = cell, max(i.size[1] for i in imgs)
+    label = 22
+    sheet = Image.new("RGB", ((1 + len(paintings)) * w, len(imgs) * h + label), "white")
+    draw = ImageDraw.Draw(sheet)
+    font = ImageFont.load_default(size=16)
+    for j, name in enumerate(["photo", *paintings]):
+        draw.text((j * w + 6, 2), name, fill="black", font=font)
+    for i, img in enumerate(imgs):
+        sheet.paste(img, (0, label + i * h))
+        for j, name in enumerate(paintings, 1):
+            style = DATA / "styles" / PAINTINGS[name][1]
+            tile = model(img, style, size=None, style_size=512)
+            inset = resize_long_side(load_image(style), w // 4)
+            tile.paste(inset, (tile.size[0] - inset.size[0] - 3, tile.size[1] - inset.size[1] - 3))
+            sheet.paste(tile, (j * w, label + i * h))
+    save_image(sheet, out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("checkpoint", type=Path)
+    ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--photos", type=int, default=0, help="only the first N held-out photos (0: all)")
+    ap.add_argument("--eval-only", action="store_true")
+    ap.add_argument("--methods", nargs="+", default=["adain", "wct"])
+    ap.add_argument("--work", type=Path, default=ROOT / "runs" / "ship_adain")
+    a = ap.parse_args()
+    ck = load_decoder_checkpoint(a.checkpoint)
+    trained = ck["data"]["paintings"]
+    held_out = [n for n, (_, f) in PAINTINGS.items() if f not in trained]
+    seen = [n for n, (_, f) in PAINTINGS.items() if f in trained]
+    photos = sorted((DATA / "content").iterdir())[: a.photos or None]
+    score = load_judge()
+    full = AdaIN(str(a.checkpoint), "cpu")
+    print(f"{a.checkpoint}: step {ck['step']}, {ck.get('seconds', 0) / 60:.0f} min; held out: {held_out}", flush=True)
+    results = {m: summary(evaluate(full, held_out, photos, a.size, score, a.work / m, m)) for m in a.methods}
+    for m, r in results.items():
+        print(f"held-out {m}: {r}", flush=True)
+    if a.eval_only:
+        return
+    dst = slim_decoder(a.checkpoint, SHIPPED_DECODER, half=True)
+    shipped = AdaIN(None, "cpu")
+    held = evaluate(shipped, held_out, photos, a.size, score, a.work / "shipped")
+    seen_rows = evaluate(shipped, seen, photos, a.size, score, a.work / "seen")
+    half_diff = float(np.mean([np.abs(np.asarray(Image.open(a.work / "shipped" / f"{n}_{p.stem}.png"), np.float32)
+                                      - np.asarray(Image.open(a.work / "adain" / f"{n}_{p.stem}.png"), np.float32)
+                                      ).mean() / 255 for n in held_out for p in photos]))
+    t = ck["train"]
+    seconds = float(ck.get("seconds", 0.0))
+    card = {
+        "method": "AdaIN (Huang & Belongie 2017); encoder: bundled VGG19 to relu4_1", "bytes": dst.stat().st_size,
+        "decoder_width": ck["settings"]["width"], "half_mean_pixel_diff": round(half_diff, 5),
+        "training": {"steps": ck["step"], "batch_size": t["batch_size"], "image_size": t["image_size"],
+                     "lr": t["lr"], "style_weight": t["style_weight"], "photo_styles": t["photo_styles"],
+                     "paintings": trained, "photos": ck["data"]["photos"], "seconds": round(seconds),
+                     "command": "scripts/train_adain.sh"},
+        "judge": {"size": a.size, "photos": [p.name for p in photos], "held_out_paintings": held_out,
+                  "held_out": summary(held), "seen": summary(seen_rows),
+                  "methods_held_out_fp32": results, "per_pair": held + seen_rows},
+        "cpu_ms_512": cpu_ms(shipped),
+    }
+    CARD.write_text(json.dumps(card, indent=1) + "\n")
+    gallery(shipped, [DATA / "content" / n for n in ("chelsea.png", "jcj_tubingen.jpg", "adain_chicago.jpg")],
+            held_out, ROOT / "docs" / "adain_gallery.jpg")
+    print(json.dumps({k: card["judge"][k] for k in ("held_out", "seen", "methods_held_out_fp32")}, indent=1))
+    print(f"fp16 vs fp32 mean pixel diff {half_diff:.5f}; cpu ms {card['cpu_ms_512']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,324 @@
+"""Arbitrary style transfer in one pass: AdaIN (Huang & Belongie 2017, "Arbitrary Style Transfer in Real-time
+with Adaptive Instance Normalization"; seed 004).
+
+An encoder (the bundled VGG19 up to relu4_1, the same network as everywhere in painterly) maps the photo and the
+painting to features; adaptive instance normalisation gives the photo's features the painting's per-channel mean
+and standard deviation (eq. 8); a decoder, trained here (:func:`painterly.training.train_adain`), maps them back
+to an image.  ``alpha`` blends the transformed features with the photo's own (sec. 7.1), several paintings
+blend by their statistics (sec. 7.2), and a mask gives each painting its region.
+
+``method="wct"`` swaps the transform for the whitening-colouring transform of Li et al. (2017, "Universal
+Style Transfer via Feature Transforms") at relu4_1, which matches the full covariance and not just the
+variances, through the same decoder.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from . import __version__
+from .backbones import Backbone, create_backbone
+from .backbones.vgg import normalize_filters, shipped_filter_means
+from .errors import PainterlyError
+from .images import ImageLike, atomic_write, load_image, resize_long_side, to_pil, to_tensor
+
+if TYPE_CHECKING:
+    from .config import AdainConfig
+
+FORMAT = "painterly-adain"
+#: the encoder's layers whose statistics the style loss matches (Huang & Belongie 2017, sec. 6)
+STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
+METHODS = ("adain", "wct")
+#: the decoder shipped in the package (trained by scripts/train_adain.sh)
+SHIPPED_DECODER = Path(__file__).with_name("pretrained") / "adain" / "decoder.pt"
+
+
+def create_encoder(device: Union[str, torch.device] = "cpu", dtype: torch.dtype = torch.float32) -> Backbone:
+    """The bundled (Caffe) VGG19 up to relu4_1, frozen, in ``dtype`` and channels-last, its filters scaled to mean
+    activation 1 (Gatys et al. 2016; the "normalised VGG" the AdaIN paper's encoder and loss use, which balances
+    the style loss across layers).  The scaling is per channel, so AdaIN's output does not depend on it."""
+    net = create_backbone("vgg19", layers=["relu4_1"])
+    means = shipped_filter_means(net, "max")
+    if means is not None:
+        normalize_filters(net, means)
+    return net.to(device).set_compute(dtype, channels_last=True)
+
+
+def mean_std(f: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-image, per-channel mean and standard deviation over positions, as (B, C, 1, 1) float32."""
+    f = f.float()
+    var, mean = torch.var_mean(f, dim=(2, 3), keepdim=True, correction=0)
+    return mean, (var + eps).sqrt()
+
+
+def adain(content: torch.Tensor, style_mean: torch.Tensor, style_std: torch.Tensor) -> torch.Tensor:
+    """AdaIN(x, y) = sigma(y) (x - mu(x)) / sigma(x) + mu(y)  (Huang & Belongie 2017, eq. 8)."""
+    c_mean, c_std = mean_std(content)
+    return (content.float() - c_mean) / c_std * style_std + style_mean
+
+
+@dataclass
+class StyleCode:
+    """What the transforms need of a painting's relu4_1 features: mean, std, and (for WCT) the covariance."""
+
+    mean: torch.Tensor  # (1, C, 1, 1)
+    std: torch.Tensor  # (1, C, 1, 1)
+    cov: torch.Tensor  # (C, C)
+
+    @staticmethod
+    def of(f: torch.Tensor) -> "StyleCode":
+        f = f[:1].float()
+        mean, std = mean_std(f)
+        x = (f - mean).flatten(2)[0]
+        return StyleCode(mean, std, x @ x.T / max(1, x.shape[1] - 1))
+
+    @staticmethod
+    def blend(codes: Sequence["StyleCode"], weights: Sequence[float]) -> "StyleCode":
+        """Interpolate several paintings' statistics (Huang & Belongie 2017, sec. 7.2)."""
+        w = torch.tensor(weights, dtype=torch.float32)
+        w = w / w.sum()
+        return StyleCode(sum(wi * c.mean for wi, c in zip(w, codes)), sum(wi * c.std for wi, c in zip(w, codes)),
+                         sum(wi * c.cov for wi, c in zip(w, codes)))
+
+
+def _sym_power(cov: torch.Tensor, power: float, eps: float = 1e-5) -> torch.Tensor:
+    vals, vecs = torch.linalg.eigh(cov.double())
+    keep = vals > eps * vals.max().clamp_min(1e-12)
+    vals = torch.where(keep, vals.clamp_min(eps), torch.ones_like(vals))
+    scale = torch.where(keep, vals.pow(power), torch.zeros_like(vals))
+    return ((vecs * scale) @ vecs.T).float()
+
+
+def wct(content: torch.Tensor, style: StyleCode) -> torch.Tensor:
+    """Whitening-colouring transform (Li et al. 2017, sec. 3.1): decorrelate the photo's features, then give them
+    the painting's covariance and mean."""
+    out = []
+    colour = _sym_power(style.cov, 0.5)
+    for f in content.float():
+        c, h, w = f.shape
+        x = f.reshape(c, -1)
+        m = x.mean(1, keepdim=True)
+        x = x - m
+        white = _sym_power(x @ x.T / max(1, x.shape[1] - 1), -0.5) @ x
+        out.append((colour @ white + style.mean.view(c, 1)).view(c, h, w))
+    return torch.stack(out)
+
+
+def _conv(cin: int, cout: int, relu: bool = True) -> list[nn.Module]:
+    return [nn.ReflectionPad2d(1), nn.Conv2d(cin, cout, 3)] + ([nn.ReLU(inplace=True)] if relu else [])
+
+
+class Decoder(nn.Module):
+    """The encoder mirrored (Huang & Belongie 2017, sec. 6): relu4_1 features (512 channels, 1/8 size) -> RGB.
+    Pooling becomes nearest-neighbour upsampling, reflection padding everywhere, no normalisation layers.
+    ``width`` scales every hidden layer's channels (1: the paper's decoder; 0.5 is about 4x cheaper)."""
+
+    def __init__(self, width: float = 1.0) -> None:
+        super().__init__()
+        self.settings = {"width": float(width)}
+        c = [max(8, round(n * width)) for n in (256, 128, 64)]
+        up = lambda: nn.Upsample(scale_factor=2, mode="nearest")  # noqa: E731
+        self.layers = nn.Sequential(
+            *_conv(512, c[0]), up(),
+            *_conv(c[0], c[0]), *_conv(c[0], c[0]), *_conv(c[0], c[0]), *_conv(c[0], c[1]), up(),
+            *_conv(c[1], c[1]), *_conv(c[1], c[2]), up(),
+            *_conv(c[2], c[2]), *_conv(c[2], 3, relu=False))
+
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        return self.layers(f)
+
+
+def save_decoder(path: Union[str, Path], ckpt: dict[str, Any]) -> Path:
+    """Write a self-describing decoder checkpoint atomically."""
+    ckpt = {"format": FORMAT, "painterly_version": __version__, **ckpt}
+    atomic_write(Path(path), lambda tmp: torch.save(ckpt, tmp))
+    return Path(path)
+
+
+def load_decoder_checkpoint(path: Union[str, Path]) -> dict[str, Any]:
+    """Read a decoder checkpoint with ``weights_only=True``; one-line errors for missing or foreign files."""
+    path = Path(path)
+    if not path.is_file():
+        raise PainterlyError(f"AdaIN decoder '{path}' not found")
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any unpickling failure means "not a usable checkpoint"
+        raise PainterlyError(f"AdaIN decoder '{path}' is not a readable painterly checkpoint "
+                             f"({type(e).__name__})") from None
+    if not isinstance(ck, dict) or ck.get("format") != FORMAT:
+        raise PainterlyError(f"'{path}' is not a painterly AdaIN decoder")
+    return ck
+
+
+def decoder_from_checkpoint(ck: dict[str, Any], path: Union[str, Path] = "") -> Decoder:
+    dec = Decoder(**ck.get("settings", {}))
+    try:
+        dec.load_state_dict({k: v.float() for k, v in ck["state_dict"].items()})
+    except (RuntimeError, KeyError) as e:
+        raise PainterlyError(f"AdaIN decoder '{path}' does not fit: {str(e).splitlines()[0][:160]}") from None
+    return dec.eval().requires_grad_(False)
+
+
+def slim_decoder(path: Union[str, Path], output: Union[str, Path], half: bool = True) -> Path:
+    """The decoder for distribution: no optimiser state, weights in float16 with ``half``."""
+    ck = {k: v for k, v in load_decoder_checkpoint(path).items() if k not in ("optimizer", "format",
+                                                                              "painterly_version")}
+    if half:
+        ck["state_dict"] = {k: v.half() for k, v in ck["state_dict"].items()}
+    return save_decoder(output, ck)
+
+
+class AdaIN:
+    """A loaded encoder-decoder: ``AdaIN()(photo, painting) -> PIL.Image``.
+
+    ``decoder``: a checkpoint from ``painterly train-adain`` (default: the one shipped in the package).
+    """
+
+    def __init__(self, decoder: Optional[Union[str, Path]] = None, device: str = "auto",
+                 precision: str = "auto") -> None:
+        from .optimize import resolve_device, resolve_precision
+        self.path = Path(decoder) if decoder else SHIPPED_DECODER
+        if decoder is None and not self.path.is_file():
+            raise PainterlyError("the shipped AdaIN decoder is missing from this installation; "
+                                 "train one with 'painterly train-adain' and pass --decoder")
+        self.checkpoint = load_decoder_checkpoint(self.path)
+        self.device = resolve_device(device)
+        self.dtype = resolve_precision(precision, self.device)
+        self.encoder = create_encoder(self.device, self.dtype)
+        self.decoder = decoder_from_checkpoint(self.checkpoint, self.path).to(
+            self.device, self.dtype, memory_format=torch.channels_last)
+
+    @torch.inference_mode()
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) in [0, 1] -> relu4_1 features (network dtype)."""
+        return self.encoder(x.to(self.device), ["relu4_1"])["relu4_1"]
+
+    @torch.inference_mode()
+    def style_code(self, style: ImageLike, size: Optional[int] = None) -> StyleCode:
+        """A painting's statistics, the painting scaled to long side ``size`` first (if given)."""
+        img = load_image(style, "style image")
+        if size:
+            img = resize_long_side(img, size)
+        return StyleCode.of(self.encode(to_tensor(img)))
+
+    @torch.inference_mode()
+    def decode(self, f: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        y = self.decoder(f.to(self.dtype).contiguous(memory_format=torch.channels_last)).float()
+        if tuple(y.shape[-2:]) != tuple(size):  # sides not divisible by 8: the decoder's output is 8-aligned
+            y = nn.functional.interpolate(y, size=size, mode="bilinear", align_corners=False)
+        return y.clamp(0, 1)
+
+    @torch.inference_mode()
+    def transform(self, f: torch.Tensor, styles: Sequence[StyleCode], weights: Optional[Sequence[float]] = None,
+                  alpha: float = 1.0, method: str = "adain", masks: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """The photo's features ``f`` given the painting(s)' statistics.  Without ``masks`` the styles blend by
+        ``weights``; with ``masks`` (K, H, W) in [0, 1], one per style, each style paints its region."""
+        if method not in METHODS:
+            raise PainterlyError(f"unknown method '{method}' (choices: {', '.join(METHODS)})")
+        f = f.float()
+
+        def one(code: StyleCode) -> torch.Tensor:
+            return adain(f, code.mean, code.std) if method == "adain" else wct(f, code)
+
+        if masks is None:
+            t = one(StyleCode.blend(styles, weights or [1.0] * len(styles)) if len(styles) > 1 else styles[0])
+        else:
+            m = nn.functional.interpolate(masks[None].float().to(f.device), size=f.shape[-2:], mode="bilinear",
+                                          align_corners=False)[0]
+            m = m / m.sum(0, keepdim=True).clamp_min(1e-6)
+            t = sum(m[k] * one(code) for k, code in enumerate(styles))
+        return alpha * t + (1 - alpha) * f  # content-style trade-off (sec. 7.1)
+
+    @torch.inference_mode()
+    def tensor(self, x: torch.Tensor, styles: Sequence[StyleCode], weights: Optional[Sequence[float]] = None,
+               alpha: float = 1.0, method: str = "adain", masks: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """(B, 3, H, W) in [0, 1] -> stylised, same size."""
+        f = self.encode(x)
+        return self.decode(self.transform(f, styles, weights, alpha, method, masks), tuple(x.shape[-2:]))
+
+    def __call__(self, content: ImageLike, style: Union[ImageLike, Sequence[ImageLike]], size: Optional[int] = 512,
+                 alpha: float = 1.0, weights: Optional[Sequence[float]] = None, method: str = "adain",
+                 preserve_color: bool = False, style_size: Optional[int] = None,
+                 mask: Optional[ImageLike] = None) -> Image.Image:
+        styles = list(style) if isinstance(style, (list, tuple)) else [style]
+        photo = load_image(content, "content image")
+        if size:
+            photo = resize_long_side(photo, size)
+        imgs = [load_image(s, "style image") for s in styles]
+        if preserve_color:  # the painting recoloured to the photo's palette first (Gatys et al. 2017, sec. 3)
+            from .color import match_colors
+            x = to_tensor(photo)
+            imgs = [to_pil(match_colors(to_tensor(s), x)) for s in imgs]
+        s_side = style_size or max(photo.size)
+        codes = [self.style_code(s, s_side) for s in imgs]
+        masks = mask_channels(mask, len(codes), photo.size) if mask is not None else None
+        return to_pil(self.tensor(to_tensor(photo), codes, weights, alpha, method, masks))
+
+
+def stylize(content: ImageLike, style: ImageLike, cfg: Optional["AdainConfig"] = None, model: Optional[AdaIN] = None,
+            **options: Any) -> Image.Image:
+    """Paint ``content`` like ``style`` in one pass; options as :class:`painterly.config.AdainConfig` (or ``cfg``).
+    Pass ``model`` to reuse a loaded encoder-decoder across calls."""
+    from .config import AdainConfig, make_config
+    cfg = cfg.replace(**options) if cfg is not None else make_config(AdainConfig, options)
+    model = model or AdaIN(cfg.decoder, cfg.device, cfg.precision)
+    return model(content, [style, *cfg.extra_style], size=cfg.size or None, alpha=cfg.alpha,
+                 weights=list(cfg.style_blend) or None, method=cfg.method, preserve_color=cfg.preserve_color,
+                 style_size=cfg.style_size, mask=cfg.mask)
+
+
+def mask_channels(mask: ImageLike, n: int, size: tuple[int, int]) -> torch.Tensor:
+    """A mask image -> (n, H, W) weights.  Two styles: white = the first, black = the second (grey blends).  More:
+    the mask's grey levels split into n equal bands, darkest band = the last style."""
+    if n < 2:
+        raise PainterlyError("--mask needs at least two styles (STYLE and --extra-style)")
+    g = torch.from_numpy(np.asarray(load_image(mask, "mask").convert("L").resize(size, Image.Resampling.BILINEAR),
+                                    dtype=np.float32) / 255.0)
+    if n == 2:
+        return torch.stack([g, 1 - g])
+    band = torch.clamp(((1 - g) * n).long(), max=n - 1)
+    return torch.stack([(band == k).float() for k in range(n)])
+
+
+class AdaINStylizer:
+    """AdaIN with its painting(s) fixed, shaped like :class:`painterly.models.Stylizer` (``.tensor``, ``.frames``,
+    calling it) so video, folders and the webcam take it as a model: ``adain:PAINTING.jpg``."""
+
+    def __init__(self, style: Union[ImageLike, Sequence[ImageLike]], decoder: Optional[str] = None,
+                 device: str = "auto", alpha: float = 1.0, weights: Optional[Sequence[float]] = None,
+                 method: str = "adain", style_size: int = 512, preserve_color: bool = False) -> None:
+        self.model = AdaIN(decoder, device)
+        self.styles = list(style) if isinstance(style, (list, tuple)) else [style]
+        self.codes = [self.model.style_code(s, style_size) for s in self.styles]
+        self.alpha, self.weights, self.method, self.preserve_color = alpha, weights, method, preserve_color
+        self.device, self.dtype = self.model.device, self.model.dtype
+
+    @property
+    def name(self) -> str:
+        return "adain:" + "+".join(Path(str(s)).stem if not isinstance(s, Image.Image) else "image"
+                                   for s in self.styles)
+
+    def tensor(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.model.tensor(x, self.codes, self.weights, self.alpha, self.method)
+        if self.preserve_color:
+            from .color import recombine
+            y = recombine(y, x.float().to(y.device)).clamp(0, 1)
+        return y
+
+    @torch.inference_mode()
+    def frames(self, frames: list[np.ndarray]) -> list[np.ndarray]:
+        x = torch.from_numpy(np.stack(frames)).to(self.device).permute(0, 3, 1, 2).float().div_(255)
+        y = self.tensor(x).mul_(255).add_(0.5).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        return list(y)
+
+    def __call__(self, image: ImageLike, size: Optional[int] = None) -> Image.Image:
+        img = load_image(image, "input image")
+        if size:
+            img = resize_long_side(img, size)
+        return to_pil(self.tensor(to_tensor(img)))

@@ -169,13 +169,13 @@ def test_shipped_decoder_paints_unseen_paintings(model, name, content_path):
 def test_alpha_zero_and_mask(model, content_path):
     photo = Image.open(content_path).convert("RGB").resize((96, 64))
     a, b = style_image_path("the-scream"), style_image_path("great-wave")
-    zero = np.asarray(model(photo, a, size=96, alpha=0.0), np.float32)
-    full = np.asarray(model(photo, a, size=96), np.float32)
-    src = np.asarray(photo, np.float32)
-    assert np.abs(zero - src).mean() < np.abs(full - src).mean()  # alpha 0 = the photo reconstructed
+    zero, half, full = (model(photo, a, size=96, alpha=x) for x in (0.0, 0.5, 1.0))
+    d = [distances(y, photo, a) for y in (zero, half, full)]
+    # less alpha: closer to the photo, further from the painting (sec. 7.1)
+    assert d[0]["content"] < d[1]["content"] < d[2]["content"] and d[0]["style"] > d[1]["style"] > d[2]["style"], d
     white = Image.new("L", (96, 64), 255)
     masked = np.asarray(model(photo, [a, b], size=96, mask=white), np.float32)
-    assert np.abs(masked - full).max() <= 2  # an all-white mask = the first painting alone
+    assert np.abs(masked - np.asarray(full, np.float32)).max() <= 2  # an all-white mask = the first painting alone
 
 
 def test_python_api(content_path, tmp_path):
@@ -219,6 +219,9 @@ def test_apply_adain_to_image_and_video(content_path, tmp_path):
     assert probe(tmp_path / "out.mp4").frames == 6
     r = run("apply", "adain:nope.jpg", content_path, "-o", out)
     assert r.returncode == 1 and "nope.jpg" in r.stderr and "Traceback" not in r.stderr
+    r = run("webcam", "adain:great-wave", "starry-night", "--camera", clip, "--headless", "--frames", "4",
+            "--size", "64")
+    assert r.returncode == 0 and "4 frames" in r.stderr, r.stderr
 
 
 def test_bench_adain_json():

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from . import __version__
-from .config import AdainConfig, AdainTrainConfig, TrainConfig, TransferConfig, make_config
+from .config import AdainConfig, AdainTrainConfig, ServeConfig, TrainConfig, TransferConfig, make_config
 from .experiments import ExperimentConfig
 from .errors import DivergedError, PainterlyError
 from .images import check_output_path, load_image, save_image
@@ -192,6 +192,12 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--half", action=argparse.BooleanOptionalAction, default=True,
                     help="float16 weights in a .pt output (default: %(default)s)")
     ex.set_defaults(func=cmd_export)
+
+    sv = sub.add_parser("serve", help="a local web page: upload a photo, pick a painting, watch it paint",
+                        description="Start the web page (Gradio; needs pip install 'painterly[web]').  It binds to "
+                                    "127.0.0.1 unless --host says otherwise; its API endpoint is /transfer.")
+    add_config_arguments(sv, ServeConfig)
+    sv.set_defaults(func=cmd_serve)
 
     m = sub.add_parser("models", help="list the shipped feed-forward models")
     m.add_argument("--json", action="store_true", help="print the list as JSON")
@@ -524,6 +530,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     diffs = export_onnx(args.model, out)
     print(f"painterly: wrote {out}; onnxruntime matches PyTorch (max abs difference "
           + ", ".join(f"{v:.1e} at {k}" for k, v in diffs.items()) + ")", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .web import serve
+
+    cfg = _config_from_args(ServeConfig, args)
+    print(f"painterly: serving on http://{cfg.host}:{cfg.port}/ (Ctrl-C stops)", file=sys.stderr)
+    serve(cfg)
     return EXIT_OK
 
 

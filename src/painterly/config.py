@@ -260,3 +260,21 @@ class AdainTrainConfig:
 
     def replace(self, **changes: Any) -> "AdainTrainConfig":
         return dataclasses.replace(self, **changes)
+
+
+@dataclass
+class ServeConfig:
+    """Options of ``painterly serve``."""
+
+    host: str = opt("127.0.0.1", "address to bind (0.0.0.0 exposes the page to your network)")
+    port: int = opt(7860, "port", min=1)
+    concurrency: int = opt(1, "pictures painted at the same time (more waits in the queue); 1 suits a small CPU",
+                           min=1)
+    queue_size: int = opt(32, "requests that may wait in the queue before new ones are refused", min=1)
+    max_bytes: int = opt(25_000_000, "largest upload in bytes", min=1)
+    max_pixels: int = opt(40_000_000, "largest upload in pixels (width x height)", min=1)
+    max_size: int = opt(1024, "largest output long side the page offers", min=64)
+    device: str = opt("auto", "cpu, cuda, cuda:N, or auto")
+
+    def __post_init__(self) -> None:
+        validate(self)

@@ -1,0 +1,299 @@
+"""`painterly serve`: a local web page (Gradio) over the library.
+
+Upload a photo, pick a bundled painting (or upload one), choose the method (a shipped model, AdaIN, or the full
+optimisation of Gatys et al.) and watch it paint; download the PNG with its settings.  A webcam tab streams the
+browser's camera through a shipped model.  The endpoint ``/transfer`` (api_name ``transfer``) takes a photo and a
+painting and returns the picture (AdaIN), for ``gradio_client``.
+
+Safety: binds to 127.0.0.1 unless told otherwise; requests wait in Gradio's queue (``concurrency`` at a time);
+uploads above ``max_bytes`` are refused by the server and above ``max_pixels`` by the loader; the page only ever
+reads files Gradio stored for this app (uploads) and the bundled paintings, which it hands out as images, not
+paths; every error becomes a message on the page.
+"""
+from __future__ import annotations
+
+import json
+import os
+import queue
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+import numpy as np
+from PIL import Image
+
+try:
+    import gradio as gr
+except ImportError:  # the web extra is optional; _gradio() says how to get it
+    gr = None
+
+from .config import ServeConfig
+from .errors import PainterlyError
+from .images import load_image, max_pixels, resize_long_side, to_pil, to_tensor
+
+METHODS = ("Shipped model", "AdaIN (any painting, one pass)", "Optimisation (Gatys et al., slow)")
+
+
+def _gradio():
+    if gr is None:
+        raise PainterlyError("the web page needs Gradio: pip install 'painterly[web]'")
+    return gr
+
+
+def paintings() -> list[tuple[str, Path]]:
+    """The bundled paintings, (name, path), shipped-model paintings first."""
+    from .shipped import PRETRAINED, shipped_models
+    names = sorted(p.stem for p in (PRETRAINED / "styles").glob("*.jpg"))
+    models = shipped_models()
+    return [(n, PRETRAINED / "styles" / f"{n}.jpg") for n in sorted(names, key=lambda n: (n not in models, n))]
+
+
+class Painter:
+    """The page's work, without the page: loads models once, checks inputs, paints.  Thread-safe enough for
+    Gradio's queue (models are loaded under a lock, then only read)."""
+
+    def __init__(self, cfg: ServeConfig) -> None:
+        self.cfg = cfg
+        self._lock = threading.Lock()
+        self._models: dict[str, Any] = {}
+        self._adain: Any = None
+        self.workdir = Path(tempfile.mkdtemp(prefix="painterly-web-"))
+
+    # -- inputs ---------------------------------------------------------------------------------------------
+    def image(self, path: Any, what: str) -> Image.Image:
+        """An uploaded file (a path in Gradio's upload folder) or array, checked: one-line PainterlyError."""
+        if path is None:
+            raise PainterlyError(f"no {what} given")
+        if isinstance(path, np.ndarray):
+            h, w = path.shape[:2]
+            if h * w > self.cfg.max_pixels:
+                raise PainterlyError(f"the {what} is {w}x{h}, above the limit of {self.cfg.max_pixels:,} pixels")
+            return Image.fromarray(path.astype(np.uint8)).convert("RGB")
+        p = Path(str(path))
+        if p.is_file() and p.stat().st_size > self.cfg.max_bytes:
+            raise PainterlyError(f"the {what} is {p.stat().st_size:,} bytes, above the limit of "
+                                 f"{self.cfg.max_bytes:,}")
+        old = os.environ.get("PAINTERLY_MAX_PIXELS")
+        os.environ["PAINTERLY_MAX_PIXELS"] = str(min(self.cfg.max_pixels, max_pixels()))
+        try:
+            return load_image(p, what).copy()
+        except PainterlyError as e:  # name the upload by its base name only
+            raise PainterlyError(str(e).replace(str(p), p.name)) from None
+        finally:
+            if old is None:
+                os.environ.pop("PAINTERLY_MAX_PIXELS", None)
+            else:
+                os.environ["PAINTERLY_MAX_PIXELS"] = old
+
+    def painting(self, index: Optional[int], upload: Any) -> tuple[str, Image.Image]:
+        """The uploaded painting if any, else the bundled one picked in the gallery."""
+        if upload is not None:
+            return "upload", self.image(upload, "painting")
+        options = paintings()
+        if index is None or not 0 <= int(index) < len(options):
+            raise PainterlyError("pick a painting in the gallery or upload one")
+        name, path = options[int(index)]
+        return name, load_image(path, "painting")
+
+    # -- methods --------------------------------------------------------------------------------------------
+    def model(self, name: str) -> Any:
+        from .models import Stylizer
+        with self._lock:
+            if name not in self._models:
+                self._models[name] = Stylizer(name, self.cfg.device)
+            return self._models[name]
+
+    def adain(self) -> Any:
+        from .adain import AdaIN
+        with self._lock:
+            if self._adain is None:
+                self._adain = AdaIN(device=self.cfg.device)
+            return self._adain
+
+    def paint(self, photo: Image.Image, painting_name: str, painting: Image.Image, method: str, size: int,
+              strength: float, preserve_color: bool, iterations: int,
+              cancel: Optional[threading.Event] = None) -> Iterator[tuple[Image.Image, str]]:
+        """Yield (picture so far, status) until done; the last one is the result."""
+        size = max(16, min(int(size), self.cfg.max_size))
+        strength = float(min(max(strength, 0.0), 1.0))
+        photo = resize_long_side(photo, size)
+        t = time.perf_counter()
+        if method == METHODS[0]:
+            from .shipped import shipped_models
+            if painting_name not in shipped_models():
+                raise PainterlyError(f"no shipped model for this painting; shipped: {', '.join(shipped_models())} "
+                                     "(or choose AdaIN)")
+            x = to_tensor(photo)
+            y = self.model(painting_name).tensor(x).cpu()
+            if preserve_color:
+                from .color import recombine
+                y = recombine(y, x)
+            yield to_pil(strength * y + (1 - strength) * x), f"done in {time.perf_counter() - t:.1f} s"
+        elif method == METHODS[1]:
+            y = self.adain()(photo, painting, size=None, alpha=strength, preserve_color=preserve_color)
+            yield y, f"done in {time.perf_counter() - t:.1f} s"
+        elif method == METHODS[2]:
+            yield from self._optimise(photo, painting, size, strength, preserve_color, iterations, cancel, t)
+        else:
+            raise PainterlyError(f"unknown method '{method}'")
+
+    def _optimise(self, photo: Image.Image, painting: Image.Image, size: int, strength: float,
+                  preserve_color: bool, iterations: int, cancel: Optional[threading.Event],
+                  t: float) -> Iterator[tuple[Image.Image, str]]:
+        """The Gatys loop in a thread; its pictures come back through a queue every few steps."""
+        from .optimize import Interrupted, StyleTransfer
+        engine = StyleTransfer(size=size, iterations=max(1, int(iterations)), style_weight=10.0 * strength,
+                               preserve_color=preserve_color, device=self.cfg.device)
+        engine.check_memory(photo, [painting])
+        updates: "queue.Queue[tuple[str, Any]]" = queue.Queue()
+
+        def callback(it: Any) -> None:
+            if cancel is not None and cancel.is_set():
+                raise KeyboardInterrupt
+            if it.step % 10 == 0 or it.step == it.iterations:
+                updates.put(("progress", (it.pil(), it.step, it.iterations)))
+
+        def work() -> None:
+            try:
+                updates.put(("done", engine.run(photo, painting, callback)))
+            except Interrupted as e:
+                updates.put(("done", e.result))
+            except BaseException as e:  # noqa: BLE001 - handed to the page's thread
+                updates.put(("error", e))
+
+        threading.Thread(target=work, daemon=True).start()
+        while True:
+            kind, item = updates.get()
+            if kind == "progress":
+                img, step, total = item
+                yield img, f"step {step} of {total} ({time.perf_counter() - t:.0f} s)"
+            elif kind == "done":
+                yield item.image, (f"stopped at step {item.steps}" if item.stopped != "completed"
+                                   else f"done: {item.steps} steps in {item.seconds:.1f} s")
+                return
+            else:
+                raise item
+
+    def save(self, image: Image.Image, settings: dict[str, Any]) -> list[str]:
+        """The result as PNG with its settings as JSON, in this app's temporary folder."""
+        stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{int(time.perf_counter() * 1000) % 1000:03d}"
+        png, js = self.workdir / f"painterly-{stamp}.png", self.workdir / f"painterly-{stamp}.json"
+        image.save(png)
+        js.write_text(json.dumps({**settings, "width": image.size[0], "height": image.size[1]}, indent=1))
+        return [str(png), str(js)]
+
+
+def build_app(cfg: Optional[ServeConfig] = None) -> Any:
+    """The Gradio Blocks app (not started)."""
+    _gradio()
+    cfg = cfg or ServeConfig()
+    painter = Painter(cfg)
+    from .shipped import shipped_models
+    options = paintings()
+    gallery_items = [(resize_long_side(load_image(p), 256), n) for n, p in options]
+    cancels: dict[str, threading.Event] = {}
+
+    def run(photo: Any, index: Optional[int], upload: Any, method: str, size: int, strength: float,
+            preserve: bool, iterations: int, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+        key = getattr(request, "session_hash", None) or "default"
+        cancel = cancels.setdefault(key, threading.Event())
+        cancel.clear()
+        try:
+            img = painter.image(photo, "photo")
+            name, painting = painter.painting(index, upload)
+            last = None
+            for last, status in painter.paint(img, name, painting, method, size, strength, preserve, iterations,
+                                              cancel):
+                yield last, None, None, status
+            settings = {"method": method, "painting": name, "size": size, "strength": strength,
+                        "preserve_color": preserve, "iterations": iterations if method == METHODS[2] else None}
+            photo_small = resize_long_side(img, max(last.size)).resize(last.size)
+            yield last, (photo_small, last), painter.save(last, settings), status
+        except PainterlyError as e:
+            raise gr.Error(str(e), print_exception=False) from None
+        except MemoryError:
+            raise gr.Error("out of memory; try a smaller size", print_exception=False) from None
+
+    def stop(request: gr.Request) -> None:
+        key = getattr(request, "session_hash", None) or "default"
+        if key in cancels:
+            cancels[key].set()
+
+    def api_transfer(content: str, style: str) -> Image.Image:
+        """Paint the photo ``content`` like the painting ``style`` with AdaIN (long side at most 512 px)."""
+        try:
+            img = painter.image(content, "photo")
+            return painter.adain()(img, painter.image(style, "painting"), size=min(512, max(img.size)))
+        except PainterlyError as e:
+            raise gr.Error(str(e), print_exception=False) from None
+
+    def webcam(frame: Optional[np.ndarray], model: str) -> Optional[np.ndarray]:
+        if frame is None:
+            return None
+        img = resize_long_side(Image.fromarray(frame), 480)
+        return np.asarray(painter.model(model)(img))
+
+    with gr.Blocks(title="painterly") as app:
+        gr.Markdown("# painterly\nRender a photo in the style of a painting.")
+        with gr.Tab("Paint"):
+            with gr.Row():
+                with gr.Column():
+                    photo = gr.Image(type="filepath", label="Photo", sources=["upload", "clipboard"])
+                    gallery = gr.Gallery(gallery_items, label="Painting (click one)", columns=4, height=260,
+                                         allow_preview=False, elem_id="paintings")
+                    picked = gr.State(0)
+                    picked_label = gr.Markdown(f"Painting: **{options[0][0]}**" if options else "")
+                    upload = gr.Image(type="filepath", label="... or upload a painting", sources=["upload"])
+                    method = gr.Radio(list(METHODS), value=METHODS[0], label="Method")
+                    with gr.Row():
+                        size = gr.Slider(64, cfg.max_size, value=min(512, cfg.max_size), step=16,
+                                         label="Size (long side, px)")
+                        strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Style strength")
+                    with gr.Row():
+                        preserve = gr.Checkbox(False, label="Keep the photo's colours")
+                        iterations = gr.Slider(10, 500, value=160, step=10, label="Iterations (optimisation)")
+                    with gr.Row():
+                        go = gr.Button("Paint", variant="primary")
+                        cancel = gr.Button("Cancel", variant="stop")
+                with gr.Column():
+                    result = gr.Image(type="pil", label="Result", format="png", elem_id="result")
+                    status = gr.Markdown(elem_id="status")
+                    slider = gr.ImageSlider(type="pil", label="Before / after", format="png")
+                    files = gr.File(label="Download (PNG and its settings)", file_count="multiple")
+
+            def select(evt: gr.SelectData) -> tuple[int, str]:
+                return evt.index, f"Painting: **{options[evt.index][0]}**"
+
+            gallery.select(select, None, [picked, picked_label], api_visibility="private")
+            event = go.click(run, [photo, picked, upload, method, size, strength, preserve, iterations],
+                             [result, slider, files, status], api_visibility="private")
+            cancel.click(stop, None, None, cancels=[event], api_visibility="private")
+        with gr.Tab("Webcam"):
+            models = list(shipped_models())
+            with gr.Row():
+                cam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Camera")
+                live = gr.Image(label="Painted", streaming=True)
+            choice = gr.Dropdown(models, value=models[0] if models else None, label="Model")
+            cam.stream(webcam, [cam, choice], [live], stream_every=0.2, concurrency_limit=1,
+                       api_visibility="private")
+        with gr.Row(visible=False):  # the API endpoint's components (gradio_client: handle_file(...) for each)
+            api_content = gr.Image(type="filepath", label="content")
+            api_style = gr.Image(type="filepath", label="style")
+            api_out = gr.Image(type="pil", format="png", label="stylised")
+            api_go = gr.Button("transfer")
+        api_go.click(api_transfer, [api_content, api_style], [api_out], api_name="transfer")
+    app.queue(max_size=cfg.queue_size, default_concurrency_limit=cfg.concurrency)
+    app.painter = painter
+    return app
+
+
+def serve(cfg: Optional[ServeConfig] = None, block: bool = True) -> Any:
+    """Start the page; returns the app (with ``block=False``, running in the background)."""
+    cfg = cfg or ServeConfig()
+    app = build_app(cfg)
+    app.launch(server_name=cfg.host, server_port=cfg.port, max_file_size=cfg.max_bytes, show_error=True,
+               prevent_thread_lock=not block, quiet=not block, footer_links=["api"],
+               allowed_paths=[], blocked_paths=[])
+    return app

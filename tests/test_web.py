@@ -1,0 +1,116 @@
+"""`painterly serve`: the page in a real browser (headless Chromium through Playwright), the API endpoint through
+gradio_client (one call, a burst of 8, bad uploads), and the server's guards (localhost, no file reading)."""
+import os
+import shutil
+import socket
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("gradio", reason="the web extra is not installed (pip install 'painterly[web]')")
+from gradio_client import Client, handle_file  # noqa: E402
+
+from painterly.config import ServeConfig  # noqa: E402
+from painterly.web import paintings, serve  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    app = serve(ServeConfig(port=port, max_size=256), block=False)
+    yield f"http://127.0.0.1:{port}/", app
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory):
+    p = tmp_path_factory.mktemp("web") / "photo.png"
+    Image.open(ROOT / "examples" / "chelsea.jpg").convert("RGB").resize((96, 64)).save(p)
+    return p
+
+
+def test_binds_to_localhost_by_default(server):
+    assert ServeConfig().host == "127.0.0.1"
+    url, app = server
+    assert app.server_name == "127.0.0.1"
+
+
+def test_api_transfer(server, photo):
+    url, _ = server
+    out = Client(url, verbose=False).predict(handle_file(str(photo)), handle_file(str(paintings()[0][1])),
+                                             api_name="/transfer")
+    img = Image.open(out)
+    assert img.size == (96, 64)
+    assert np.abs(np.asarray(img, np.float32) - np.asarray(Image.open(photo), np.float32)).mean() > 10
+
+
+def test_api_burst_of_eight(server, photo):
+    url, _ = server
+    style = handle_file(str(paintings()[1][1]))
+
+    def call(_):
+        return Image.open(Client(url, verbose=False).predict(handle_file(str(photo)), style,
+                                                            api_name="/transfer")).size
+
+    with ThreadPoolExecutor(8) as pool:
+        sizes = list(pool.map(call, range(8)))
+    assert sizes == [(96, 64)] * 8
+
+
+def test_api_bad_upload_is_a_message(server, tmp_path, photo):
+    url, _ = server
+    bad = tmp_path / "fake.png"
+    bad.write_text("not an image")
+    with pytest.raises(Exception) as e:
+        Client(url, verbose=False).predict(handle_file(str(bad)), handle_file(str(photo)), api_name="/transfer")
+    assert "not an image" in str(e.value) or "cannot" in str(e.value).lower(), str(e.value)
+
+
+def test_no_file_outside_the_app_is_served(server):
+    url, _ = server
+    for path in ("gradio_api/file=/etc/passwd", "gradio_api/file=../../../../etc/passwd",
+                 f"gradio_api/file={ROOT / 'pyproject.toml'}", "file=/etc/passwd"):
+        try:
+            with urllib.request.urlopen(url + path) as r:
+                body = r.read()
+            assert b"root:" not in body and b"[project]" not in body, path
+        except urllib.error.HTTPError as e:
+            assert e.code in (403, 404, 400), (path, e.code)
+
+
+@pytest.mark.skipif(not CHROMIUM, reason="Chromium is not installed (Debian: apt install chromium chromium-driver)")
+def test_page_in_a_real_browser(server, photo):
+    """Load the page, upload a photo, pick a painting, paint with a shipped model; the result appears."""
+    from playwright.sync_api import sync_playwright
+    url, _ = server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(url)
+        page.locator("input[type=file]").first.set_input_files(str(photo))
+        page.locator("#paintings button.thumbnail-item").nth(1).click()
+        page.get_by_text("Painting: **", exact=False)
+        page.get_by_role("button", name="Paint", exact=True).click()
+        page.wait_for_selector("#result img", timeout=60_000)
+        page.wait_for_selector("#status:has-text('done')", timeout=60_000)
+        src = page.locator("#result img").get_attribute("src")
+        assert src
+        if os.environ.get("PAINTERLY_SCREENSHOT"):
+            page.screenshot(path=os.environ["PAINTERLY_SCREENSHOT"], full_page=True)
+        browser.close()

@@ -114,3 +114,41 @@ def test_page_in_a_real_browser(server, photo):
         if os.environ.get("PAINTERLY_SCREENSHOT"):
             page.screenshot(path=os.environ["PAINTERLY_SCREENSHOT"], full_page=True)
         browser.close()
+
+
+def test_painter_limits_and_methods(tmp_path, photo):
+    """The page's work without the page: upload limits, each method, live pictures and cancel for optimisation."""
+    import threading
+
+    from painterly.errors import PainterlyError
+    from painterly.web import METHODS, Painter
+    p = Painter(ServeConfig(max_bytes=20_000, max_pixels=100 * 100, max_size=128))
+    big = tmp_path / "big.png"
+    Image.fromarray((np.random.default_rng(0).random((120, 120, 3)) * 255).astype(np.uint8)).save(big)
+    with pytest.raises(PainterlyError, match="bytes, above the limit"):
+        p.image(big, "photo")
+    wide = tmp_path / "wide.png"
+    Image.new("RGB", (200, 60)).save(wide)
+    with pytest.raises(PainterlyError, match="above the limit of 10,000"):
+        p.image(wide, "photo")
+    with pytest.raises(PainterlyError, match="no photo"):
+        p.image(None, "photo")
+    with pytest.raises(PainterlyError, match="pick a painting"):
+        p.painting(99, None)
+    img = p.image(photo, "photo")
+    name, painting = p.painting(0, None)
+    for method in METHODS[:2]:
+        out, status = list(p.paint(img, name, painting, method, 64, 1.0, False, 10))[-1]
+        assert max(out.size) == 64 and "done" in status
+    with pytest.raises(PainterlyError, match="no shipped model"):
+        list(p.paint(img, "shipwreck", painting, METHODS[0], 64, 1.0, False, 10))
+    steps = list(p.paint(img, name, painting, METHODS[2], 48, 1.0, False, 20))
+    assert len(steps) >= 3 and "step 10 of" in steps[0][1] and "done" in steps[-1][1]
+    cancel = threading.Event()
+    seen = []
+    for out, status in p.paint(img, name, painting, METHODS[2], 48, 1.0, False, 200, cancel):
+        seen.append(status)
+        cancel.set()
+    assert "stopped at step" in seen[-1] and len(seen) <= 3
+    files = p.save(out, {"method": METHODS[2]})
+    assert Path(files[0]).suffix == ".png" and Path(files[0]).parent == p.workdir

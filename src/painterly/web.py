@@ -13,7 +13,6 @@ paths; every error becomes a message on the page.
 from __future__ import annotations
 
 import json
-import os
 import queue
 import tempfile
 import threading
@@ -31,7 +30,7 @@ except ImportError:  # the web extra is optional; _gradio() says how to get it
 
 from .config import ServeConfig
 from .errors import PainterlyError
-from .images import load_image, max_pixels, resize_long_side, to_pil, to_tensor
+from .images import load_image, resize_long_side, to_pil, to_tensor
 
 METHODS = ("Shipped model", "AdaIN (any painting, one pass)", "Optimisation (Gatys et al., slow)")
 
@@ -75,17 +74,17 @@ class Painter:
         if p.is_file() and p.stat().st_size > self.cfg.max_bytes:
             raise PainterlyError(f"the {what} is {p.stat().st_size:,} bytes, above the limit of "
                                  f"{self.cfg.max_bytes:,}")
-        old = os.environ.get("PAINTERLY_MAX_PIXELS")
-        os.environ["PAINTERLY_MAX_PIXELS"] = str(min(self.cfg.max_pixels, max_pixels()))
+        try:
+            with Image.open(p) as im:  # the header only: refuse big pictures before decoding them
+                w, h = im.size
+        except Exception:  # noqa: BLE001 - unreadable: load_image below names the problem
+            w = h = 0
+        if w * h > self.cfg.max_pixels:
+            raise PainterlyError(f"the {what} is {w}x{h}, above the limit of {self.cfg.max_pixels:,} pixels")
         try:
             return load_image(p, what).copy()
         except PainterlyError as e:  # name the upload by its base name only
             raise PainterlyError(str(e).replace(str(p), p.name)) from None
-        finally:
-            if old is None:
-                os.environ.pop("PAINTERLY_MAX_PIXELS", None)
-            else:
-                os.environ["PAINTERLY_MAX_PIXELS"] = old
 
     def painting(self, index: Optional[int], upload: Any) -> tuple[str, Image.Image]:
         """The uploaded painting if any, else the bundled one picked in the gallery."""

@@ -193,6 +193,7 @@ class AdaIN:
         self.encoder = create_encoder(self.device, self.dtype)
         self.decoder = decoder_from_checkpoint(self.checkpoint, self.path).to(
             self.device, self.dtype, memory_format=torch.channels_last)
+        self.margin = 16  # pixels of mirror padding around the photo (see tensor)
 
     @torch.inference_mode()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -238,9 +239,18 @@ class AdaIN:
     @torch.inference_mode()
     def tensor(self, x: torch.Tensor, styles: Sequence[StyleCode], weights: Optional[Sequence[float]] = None,
                alpha: float = 1.0, method: str = "adain", masks: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """(B, 3, H, W) in [0, 1] -> stylised, same size."""
-        f = self.encode(x)
-        return self.decode(self.transform(f, styles, weights, alpha, method, masks), tuple(x.shape[-2:]))
+        """(B, 3, H, W) in [0, 1] -> stylised, same size.  The photo is mirror-padded by ``margin`` pixels (and up
+        to a multiple of 8, the encoder's stride) and the padding cut off the picture, so the decoder paints no
+        frame along the borders and no side is resampled."""
+        h, w = x.shape[-2:]
+        m = self.margin
+        pad = (m, m + (-(w + 2 * m)) % 8, m, m + (-(h + 2 * m)) % 8)
+        mode = "reflect" if min(h, w) > max(pad) else "replicate"
+        xp = nn.functional.pad(x.float().to(self.device), pad, mode=mode)
+        if masks is not None:
+            masks = nn.functional.pad(masks[None].float().to(self.device), pad, mode=mode)[0]
+        y = self.decode(self.transform(self.encode(xp), styles, weights, alpha, method, masks), tuple(xp.shape[-2:]))
+        return y[..., m:m + h, m:m + w]
 
     def __call__(self, content: ImageLike, style: Union[ImageLike, Sequence[ImageLike]], size: Optional[int] = 512,
                  alpha: float = 1.0, weights: Optional[Sequence[float]] = None, method: str = "adain",

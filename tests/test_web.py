@@ -152,3 +152,34 @@ def test_painter_limits_and_methods(tmp_path, photo):
     assert "stopped at step" in seen[-1] and len(seen) <= 3
     files = p.save(out, {"method": METHODS[2]})
     assert Path(files[0]).suffix == ".png" and Path(files[0]).parent == p.workdir
+
+
+@pytest.mark.skipif(not CHROMIUM, reason="Chromium is not installed (Debian: apt install chromium chromium-driver)")
+def test_webcam_tab_streams_the_browser_camera(server):
+    """Chromium's synthetic camera streamed through a shipped model: painted frames come back."""
+    import time
+
+    from playwright.sync_api import sync_playwright
+    url, app = server
+    calls = []
+    model = app.painter.model
+    app.painter.model = lambda name: calls.append(name) or model(name)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--no-first-run", "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream"])
+            page = browser.new_context(permissions=["camera"]).new_page()
+            page.goto(url)
+            page.get_by_role("tab", name="Webcam").click()
+            page.get_by_role("button", name="Click to Access Webcam").click()
+            page.get_by_text("Record", exact=True).click()
+            deadline = time.time() + 30
+            while len(calls) < 3 and time.time() < deadline:
+                page.wait_for_timeout(250)
+            assert len(calls) >= 3
+            page.wait_for_selector("#webcam-out img", timeout=10_000)
+            browser.close()
+    finally:
+        app.painter.model = model

@@ -273,9 +273,9 @@ def build_app(cfg: Optional[ServeConfig] = None) -> Any:
             models = list(shipped_models())
             with gr.Row():
                 cam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Camera")
-                live = gr.Image(label="Painted", streaming=True)
+                live = gr.Image(label="Painted", streaming=True, elem_id="webcam-out")
             choice = gr.Dropdown(models, value=models[0] if models else None, label="Model")
-            cam.stream(webcam, [cam, choice], [live], stream_every=0.2, concurrency_limit=1,
+            cam.stream(webcam, [cam, choice], [live], stream_every=0.1, concurrency_limit=1,
                        api_visibility="private")
         with gr.Row(visible=False):  # the API endpoint's components (gradio_client: handle_file(...) for each)
             api_content = gr.Image(type="filepath", label="content")

@@ -21,6 +21,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from painterly.adain import SHIPPED_DECODER, AdaIN, load_decoder_checkpoint, slim_decoder
+from painterly.config import AdainConfig
 from painterly.images import load_image, resize_long_side, save_image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -109,6 +110,8 @@ def main() -> None:
     ap.add_argument("--photos", type=int, default=0, help="only the first N held-out photos (0: all)")
     ap.add_argument("--eval-only", action="store_true")
     ap.add_argument("--methods", nargs="+", default=["adain", "wct"])
+    ap.add_argument("--alphas", nargs="+", type=float, default=[1.0], help="style strengths to compare (held out)")
+    ap.add_argument("--seen-photos", type=int, default=3, help="photos per training painting for the gap")
     ap.add_argument("--work", type=Path, default=ROOT / "runs" / "ship_adain")
     a = ap.parse_args()
     ck = load_decoder_checkpoint(a.checkpoint)
@@ -119,22 +122,27 @@ def main() -> None:
     score = load_judge()
     full = AdaIN(str(a.checkpoint), "cpu")
     print(f"{a.checkpoint}: step {ck['step']}, {ck.get('seconds', 0) / 60:.0f} min; held out: {held_out}", flush=True)
-    results = {m: summary(evaluate(full, held_out, photos, a.size, score, a.work / m, m)) for m in a.methods}
+    results = {f"{m} alpha {al:g}": summary(evaluate(full, held_out, photos, a.size, score,
+                                                     a.work / (m if al == 1.0 else f"{m}_{al:g}"), m, al))
+               for m in a.methods for al in a.alphas}
     for m, r in results.items():
         print(f"held-out {m}: {r}", flush=True)
     if a.eval_only:
         return
     dst = slim_decoder(a.checkpoint, SHIPPED_DECODER, half=True)
     shipped = AdaIN(None, "cpu")
-    held = evaluate(shipped, held_out, photos, a.size, score, a.work / "shipped")
-    seen_rows = evaluate(shipped, seen, photos, a.size, score, a.work / "seen")
+    alpha = AdainConfig().alpha  # the card scores what `painterly adain` does by default
+    held = evaluate(shipped, held_out, photos, a.size, score, a.work / "shipped", alpha=alpha)
+    seen_rows = evaluate(shipped, seen, photos[: a.seen_photos], a.size, score, a.work / "seen", alpha=alpha)
+    fp32 = a.work / ("adain" if alpha == 1.0 else f"adain_{alpha:g}")
     half_diff = float(np.mean([np.abs(np.asarray(Image.open(a.work / "shipped" / f"{n}_{p.stem}.png"), np.float32)
-                                      - np.asarray(Image.open(a.work / "adain" / f"{n}_{p.stem}.png"), np.float32)
+                                      - np.asarray(Image.open(fp32 / f"{n}_{p.stem}.png"), np.float32)
                                       ).mean() / 255 for n in held_out for p in photos]))
     t = ck["train"]
     seconds = float(ck.get("seconds", 0.0))
     card = {
-        "method": "AdaIN (Huang & Belongie 2017); encoder: bundled VGG19 to relu4_1", "bytes": dst.stat().st_size,
+        "method": "AdaIN (Huang & Belongie 2017); encoder: bundled VGG19 to relu4_1", "alpha": alpha,
+        "bytes": dst.stat().st_size,
         "decoder_width": ck["settings"]["width"], "half_mean_pixel_diff": round(half_diff, 5),
         "training": {"steps": ck["step"], "batch_size": t["batch_size"], "image_size": t["image_size"],
                      "lr": t["lr"], "style_weight": t["style_weight"], "photo_styles": t["photo_styles"],

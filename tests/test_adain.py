@@ -245,3 +245,24 @@ def test_experiment_with_adain_reference(tmp_path, small_pair):
     rows = list(csv.DictReader(open(out / "optimizer" / "results.csv")))
     assert len(rows) == 2 and all(0 < float(r["ssim_vs_reference"]) < 1 and float(r["mse_vs_reference"]) > 0
                                   for r in rows)
+
+
+class _Evil:
+    """Unpickling this would create a file: a checkpoint that runs code."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_decoder_that_would_run_code_is_refused(tmp_path, content_path):
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": "painterly-adain", "state_dict": {"x": _Evil(marker)}}, evil)
+    with pytest.raises(PainterlyError, match="not a readable painterly checkpoint"):
+        load_decoder_checkpoint(evil)
+    r = run("adain", content_path, "starry-night", "-o", tmp_path / "o.png", "--decoder", evil, "--size", "32")
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and not marker.exists()
+    assert not (tmp_path / "o.png").exists()

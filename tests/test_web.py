@@ -183,3 +183,29 @@ def test_webcam_tab_streams_the_browser_camera(server):
             browser.close()
     finally:
         app.painter.model = model
+
+
+def test_serve_command_starts_and_stops(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "painterly", "serve", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline, up = time.time() + 90, False
+        while time.time() < deadline and not up:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
+                    up = r.status == 200 and b"painterly" in r.read()
+            except OSError:
+                time.sleep(0.5)
+        assert up
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode in (0, 130) and "Traceback" not in err, err
+    r = subprocess.run([sys.executable, "-m", "painterly", "serve", "--port", "0"], capture_output=True, text=True)
+    assert r.returncode == 1 and "--port" in r.stderr and r.stderr.count("\n") == 1

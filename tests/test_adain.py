@@ -155,15 +155,17 @@ def model():
 
 @pytest.mark.parametrize("name", sorted(HELD_OUT))
 def test_shipped_decoder_paints_unseen_paintings(model, name, content_path):
-    """On a photo and a painting it never saw (chelsea, 256 px), the output's style distance is at most 0.6 of
-    the photo's own, and the photo is still there (content distance at most 1)."""
+    """On a photo and a painting it never saw (chelsea, 256 px, default alpha), the output's style distance is at
+    most 0.6 of the photo's own, and the photo is still there: its content distance is well below that of the
+    painting itself.  (The judge's numbers at 512 px on 27 unseen pairs are in benchmarks/RESULTS.md.)"""
     photo = Image.open(content_path).convert("RGB").resize((256, 170))
     painting = style_image_path(name)
     out = model(photo, painting, size=256)
     assert out.size == photo.size
     got, before = distances(out, photo, painting), distances(photo, photo, painting)
+    painting_itself = distances(Image.open(painting).convert("RGB").resize(photo.size), photo, painting)
     assert got["style"] <= 0.6 * before["style"], (got, before)
-    assert got["content"] <= 1.0, got
+    assert got["content"] <= 0.8 * painting_itself["content"], (got, painting_itself)
 
 
 def test_alpha_zero_and_mask(model, content_path):

@@ -253,9 +253,13 @@ class AdaIN:
         return y[..., m:m + h, m:m + w]
 
     def __call__(self, content: ImageLike, style: Union[ImageLike, Sequence[ImageLike]], size: Optional[int] = 512,
-                 alpha: float = 1.0, weights: Optional[Sequence[float]] = None, method: str = "adain",
+                 alpha: Optional[float] = None, weights: Optional[Sequence[float]] = None, method: str = "adain",
                  preserve_color: bool = False, style_size: Optional[int] = None,
                  mask: Optional[ImageLike] = None) -> Image.Image:
+        """Paint ``content`` like ``style`` (or several paintings, blended by ``weights`` or placed by ``mask``);
+        ``alpha`` defaults to :class:`painterly.config.AdainConfig`'s."""
+        from .config import AdainConfig
+        alpha = AdainConfig.alpha if alpha is None else alpha
         styles = list(style) if isinstance(style, (list, tuple)) else [style]
         photo = load_image(content, "content image")
         if size:
@@ -301,12 +305,14 @@ class AdaINStylizer:
     calling it) so video, folders and the webcam take it as a model: ``adain:PAINTING.jpg``."""
 
     def __init__(self, style: Union[ImageLike, Sequence[ImageLike]], decoder: Optional[str] = None,
-                 device: str = "auto", alpha: float = 1.0, weights: Optional[Sequence[float]] = None,
+                 device: str = "auto", alpha: Optional[float] = None, weights: Optional[Sequence[float]] = None,
                  method: str = "adain", style_size: int = 512, preserve_color: bool = False) -> None:
+        from .config import AdainConfig
         self.model = AdaIN(decoder, device)
         self.styles = list(style) if isinstance(style, (list, tuple)) else [style]
         self.codes = [self.model.style_code(s, style_size) for s in self.styles]
-        self.alpha, self.weights, self.method, self.preserve_color = alpha, weights, method, preserve_color
+        self.alpha = AdainConfig.alpha if alpha is None else alpha
+        self.weights, self.method, self.preserve_color = weights, method, preserve_color
         self.device, self.dtype = self.model.device, self.model.dtype
 
     @property

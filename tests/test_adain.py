@@ -176,7 +176,7 @@ def test_alpha_zero_and_mask(model, content_path):
     # less alpha: closer to the photo, further from the painting (sec. 7.1)
     assert d[0]["content"] < d[1]["content"] < d[2]["content"] and d[0]["style"] > d[1]["style"] > d[2]["style"], d
     white = Image.new("L", (96, 64), 255)
-    masked = np.asarray(model(photo, [a, b], size=96, mask=white), np.float32)
+    masked = np.asarray(model(photo, [a, b], size=96, mask=white, alpha=1.0), np.float32)
     assert np.abs(masked - np.asarray(full, np.float32)).max() <= 2  # an all-white mask = the first painting alone
 
 

@@ -27,6 +27,7 @@ from .backbones import Backbone, create_backbone
 from .backbones.vgg import normalize_filters, shipped_filter_means
 from .errors import PainterlyError
 from .images import ImageLike, atomic_write, load_image, resize_long_side, to_pil, to_tensor
+from .models import FrameStylizer
 
 if TYPE_CHECKING:
     from .config import AdainConfig
@@ -300,7 +301,7 @@ def mask_channels(mask: ImageLike, n: int, size: tuple[int, int]) -> torch.Tenso
     return torch.stack([(band == k).float() for k in range(n)])
 
 
-class AdaINStylizer:
+class AdaINStylizer(FrameStylizer):
     """AdaIN with its painting(s) fixed, shaped like :class:`painterly.models.Stylizer` (``.tensor``, ``.frames``,
     calling it) so video, folders and the webcam take it as a model: ``adain:PAINTING.jpg``."""
 
@@ -321,20 +322,10 @@ class AdaINStylizer:
                                    for s in self.styles)
 
     def tensor(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.float()
         y = self.model.tensor(x, self.codes, self.weights, self.alpha, self.method)
         if self.preserve_color:
             from .color import recombine
             y = recombine(y, x.float().to(y.device)).clamp(0, 1)
         return y
 
-    @torch.inference_mode()
-    def frames(self, frames: list[np.ndarray]) -> list[np.ndarray]:
-        x = torch.from_numpy(np.stack(frames)).to(self.device).permute(0, 3, 1, 2).float().div_(255)
-        y = self.tensor(x).mul_(255).add_(0.5).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-        return list(y)
-
-    def __call__(self, image: ImageLike, size: Optional[int] = None) -> Image.Image:
-        img = load_image(image, "input image")
-        if size:
-            img = resize_long_side(img, size)
-        return to_pil(self.tensor(to_tensor(img)))

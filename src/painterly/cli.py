@@ -337,38 +337,14 @@ def cmd_bench_transfer(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .training import TrainingInterrupted, train
+    from .training import train
 
     cfg = _config_from_args(TrainConfig, args)
     if not cfg.data:
         raise PainterlyError("--data DIR is required (a folder of training photos)")
     check_output_path(cfg.output, (".pt", ".pth"))
     load_image(cfg.style, "style image")
-    bar = None
-    if not args.quiet and int(os.environ.get("RANK", 0)) == 0:
-        from tqdm import tqdm
-        bar = tqdm(total=cfg.steps, unit="step", dynamic_ncols=True, file=sys.stderr)
-
-    def callback(it: Any) -> None:
-        if bar is not None:
-            if bar.n == 0 and it.step > 1:
-                bar.update(it.step - 1)  # resumed
-            bar.set_postfix({**{k: f"{v:.4g}" for k, v in it.terms.items()}, "img/s": f"{it.images_per_second:.1f}"},
-                            refresh=False)
-            bar.update(1)
-
-    try:
-        out = train(cfg, callback)
-    except TrainingInterrupted as e:
-        _close(bar)
-        print(f"painterly: interrupted; saved the checkpoint at step {e.step} to {e.path} "
-              f"(continue with --resume)", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    finally:
-        _close(bar)
-    if not args.quiet and int(os.environ.get("RANK", 0)) == 0:
-        print(f"painterly: wrote {out}", file=sys.stderr)
-    return EXIT_OK
+    return _train_with_progress(train, cfg, args.quiet or int(os.environ.get("RANK", 0)) != 0)
 
 
 def cmd_adain(args: argparse.Namespace) -> int:
@@ -396,14 +372,22 @@ def _painting(name: str) -> str:
 
 
 def cmd_train_adain(args: argparse.Namespace) -> int:
-    from .training import TrainingInterrupted, train_adain
+    from .training import train_adain
 
     cfg = _config_from_args(AdainTrainConfig, args)
     if not cfg.content_data or not cfg.style_data:
         raise PainterlyError("--content-data DIR and --style-data DIR are required (photos and paintings)")
     check_output_path(cfg.output, (".pt", ".pth"))
+    return _train_with_progress(train_adain, cfg, args.quiet)
+
+
+def _train_with_progress(train_fn: Callable, cfg: Any, quiet: bool) -> int:
+    """Run ``train_fn(cfg, callback)`` with a progress bar (loss terms, images/s; resumed runs start where they
+    were); Ctrl-C: the checkpoint is saved and the message says how to continue."""
+    from .training import TrainingInterrupted
+
     bar = None
-    if not args.quiet:
+    if not quiet:
         from tqdm import tqdm
         bar = tqdm(total=cfg.steps, unit="step", dynamic_ncols=True, file=sys.stderr)
 
@@ -416,7 +400,7 @@ def cmd_train_adain(args: argparse.Namespace) -> int:
             bar.update(1)
 
     try:
-        out = train_adain(cfg, callback)
+        out = train_fn(cfg, callback)
     except TrainingInterrupted as e:
         _close(bar)
         print(f"painterly: interrupted; saved the checkpoint at step {e.step} to {e.path} "
@@ -424,7 +408,7 @@ def cmd_train_adain(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     finally:
         _close(bar)
-    if not args.quiet:
+    if not quiet:
         print(f"painterly: wrote {out}", file=sys.stderr)
     return EXIT_OK
 

@@ -83,7 +83,31 @@ def resolve_model(name_or_path: str) -> Path:
     return shipped_model_path(name_or_path)
 
 
-class Stylizer:
+class FrameStylizer:
+    """What video, folders and the webcam need of a model: ``tensor(x)`` (B, 3, H, W) in [0, 1] -> stylised; this
+    adds ``frames`` (uint8 frames for video) and calling it on an image."""
+
+    device: torch.device
+    dtype: torch.dtype
+
+    def tensor(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - each model defines it
+        raise NotImplementedError
+
+    @torch.inference_mode()
+    def frames(self, frames: list[np.ndarray]) -> list[np.ndarray]:
+        """A batch of same-size RGB uint8 frames (H, W, 3) -> stylised, same size (for video)."""
+        x = torch.from_numpy(np.stack(frames)).to(self.device).permute(0, 3, 1, 2).to(self.dtype).div_(255)
+        y = self.tensor(x).mul_(255).add_(0.5).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        return list(y)
+
+    def __call__(self, image: ImageLike, size: Optional[int] = None) -> Image.Image:
+        img = load_image(image, "input image")
+        if size:
+            img = resize_long_side(img, size)
+        return to_pil(self.tensor(to_tensor(img)))
+
+
+class Stylizer(FrameStylizer):
     """A loaded feed-forward model: ``Stylizer("model.pt")(photo) -> PIL.Image`` (Johnson et al. 2016)."""
 
     def __init__(self, model: str, device: str = "auto") -> None:
@@ -105,18 +129,6 @@ class Stylizer:
         x = x.to(self.device, self.dtype).contiguous(memory_format=torch.channels_last)
         return self.net(x).float().clamp(0, 1)
 
-    @torch.inference_mode()
-    def frames(self, frames: list[np.ndarray]) -> list[np.ndarray]:
-        """A batch of same-size RGB uint8 frames (H, W, 3) -> stylised, same size (for video)."""
-        x = torch.from_numpy(np.stack(frames)).to(self.device).permute(0, 3, 1, 2).to(self.dtype).div_(255)
-        y = self.tensor(x).mul_(255).add_(0.5).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-        return list(y)
-
-    def __call__(self, image: ImageLike, size: Optional[int] = None) -> Image.Image:
-        img = load_image(image, "input image")
-        if size:
-            img = resize_long_side(img, size)
-        return to_pil(self.tensor(to_tensor(img)))
 
 
 #: ``painterly apply adain:PAINTING.jpg ...``: AdaIN with that painting instead of a trained model

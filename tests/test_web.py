@@ -138,15 +138,16 @@ def test_painter_limits_and_methods(tmp_path, photo):
     img = p.image(photo, "photo")
     name, painting = p.painting(0, None)
     for method in METHODS[:2]:
-        out, status = list(p.paint(img, name, painting, method, 64, 1.0, False, 10))[-1]
-        assert max(out.size) == 64 and "done" in status
+        out, status, done = list(p.paint(img, name, painting, method, 64, 1.0, False, 10))[-1]
+        assert max(out.size) == 64 and "done" in status and done == 1.0
     with pytest.raises(PainterlyError, match="no shipped model"):
         list(p.paint(img, "shipwreck", painting, METHODS[0], 64, 1.0, False, 10))
     steps = list(p.paint(img, name, painting, METHODS[2], 48, 1.0, False, 20))
     assert len(steps) >= 3 and "step 10 of" in steps[0][1] and "done" in steps[-1][1]
+    assert 0 < steps[0][2] < 1 and steps[-1][2] == 1  # the fraction for the progress bar
     cancel = threading.Event()
     seen = []
-    for out, status in p.paint(img, name, painting, METHODS[2], 48, 1.0, False, 200, cancel):
+    for out, status, _ in p.paint(img, name, painting, METHODS[2], 48, 1.0, False, 200, cancel):
         seen.append(status)
         cancel.set()
     assert "stopped at step" in seen[-1] and len(seen) <= 3

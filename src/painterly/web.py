@@ -113,8 +113,8 @@ class Painter:
 
     def paint(self, photo: Image.Image, painting_name: str, painting: Image.Image, method: str, size: int,
               strength: float, preserve_color: bool, iterations: int,
-              cancel: Optional[threading.Event] = None) -> Iterator[tuple[Image.Image, str]]:
-        """Yield (picture so far, status) until done; the last one is the result."""
+              cancel: Optional[threading.Event] = None) -> Iterator[tuple[Image.Image, str, float]]:
+        """Yield (picture so far, status, fraction done) until done; the last one is the result."""
         size = max(16, min(int(size), self.cfg.max_size))
         strength = float(min(max(strength, 0.0), 1.0))
         photo = resize_long_side(photo, size)
@@ -129,10 +129,10 @@ class Painter:
             if preserve_color:
                 from .color import recombine
                 y = recombine(y, x)
-            yield to_pil(strength * y + (1 - strength) * x), f"done in {time.perf_counter() - t:.1f} s"
+            yield to_pil(strength * y + (1 - strength) * x), f"done in {time.perf_counter() - t:.1f} s", 1.0
         elif method == METHODS[1]:
             y = self.adain()(photo, painting, size=None, alpha=strength, preserve_color=preserve_color)
-            yield y, f"done in {time.perf_counter() - t:.1f} s"
+            yield y, f"done in {time.perf_counter() - t:.1f} s", 1.0
         elif method == METHODS[2]:
             yield from self._optimise(photo, painting, size, strength, preserve_color, iterations, cancel, t)
         else:
@@ -140,7 +140,7 @@ class Painter:
 
     def _optimise(self, photo: Image.Image, painting: Image.Image, size: int, strength: float,
                   preserve_color: bool, iterations: int, cancel: Optional[threading.Event],
-                  t: float) -> Iterator[tuple[Image.Image, str]]:
+                  t: float) -> Iterator[tuple[Image.Image, str, float]]:
         """The Gatys loop in a thread; its pictures come back through a queue every few steps."""
         from .optimize import Interrupted, StyleTransfer
         engine = StyleTransfer(size=size, iterations=max(1, int(iterations)), style_weight=10.0 * strength,
@@ -167,10 +167,10 @@ class Painter:
             kind, item = updates.get()
             if kind == "progress":
                 img, step, total = item
-                yield img, f"step {step} of {total} ({time.perf_counter() - t:.0f} s)"
+                yield img, f"step {step} of {total} ({time.perf_counter() - t:.0f} s)", step / total
             elif kind == "done":
                 yield item.image, (f"stopped at step {item.steps}" if item.stopped != "completed"
-                                   else f"done: {item.steps} steps in {item.seconds:.1f} s")
+                                   else f"done: {item.steps} steps in {item.seconds:.1f} s"), 1.0
                 return
             else:
                 raise item
@@ -195,7 +195,8 @@ def build_app(cfg: Optional[ServeConfig] = None) -> Any:
     cancels: dict[str, threading.Event] = {}
 
     def run(photo: Any, index: Optional[int], upload: Any, method: str, size: int, strength: float,
-            preserve: bool, iterations: int, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+            preserve: bool, iterations: int, request: gr.Request,
+            progress: gr.Progress = gr.Progress()) -> Iterator[tuple[Any, ...]]:
         key = getattr(request, "session_hash", None) or "default"
         cancel = cancels.setdefault(key, threading.Event())
         cancel.clear()
@@ -203,8 +204,9 @@ def build_app(cfg: Optional[ServeConfig] = None) -> Any:
             img = painter.image(photo, "photo")
             name, painting = painter.painting(index, upload)
             last = None
-            for last, status in painter.paint(img, name, painting, method, size, strength, preserve, iterations,
-                                              cancel):
+            for last, status, done in painter.paint(img, name, painting, method, size, strength, preserve,
+                                                    iterations, cancel):
+                progress(done, desc=status)  # Gradio's progress bar over the result
                 yield last, None, None, status
             settings = {"method": method, "painting": name, "size": size, "strength": strength,
                         "preserve_color": preserve, "iterations": iterations if method == METHODS[2] else None}

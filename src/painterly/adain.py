@@ -22,12 +22,11 @@ import torch
 from PIL import Image
 from torch import nn
 
-from . import __version__
 from .backbones import Backbone, create_backbone
 from .backbones.vgg import normalize_filters, shipped_filter_means
 from .errors import PainterlyError
-from .images import ImageLike, atomic_write, load_image, resize_long_side, to_pil, to_tensor
-from .models import FrameStylizer
+from .images import ImageLike, load_image, resize_long_side, to_pil, to_tensor
+from .models import FrameStylizer, for_distribution, load_checkpoint, save_checkpoint
 
 if TYPE_CHECKING:
     from .config import AdainConfig
@@ -137,24 +136,12 @@ class Decoder(nn.Module):
 
 def save_decoder(path: Union[str, Path], ckpt: dict[str, Any]) -> Path:
     """Write a self-describing decoder checkpoint atomically."""
-    ckpt = {"format": FORMAT, "painterly_version": __version__, **ckpt}
-    atomic_write(Path(path), lambda tmp: torch.save(ckpt, tmp))
-    return Path(path)
+    return save_checkpoint(path, ckpt, FORMAT)
 
 
 def load_decoder_checkpoint(path: Union[str, Path]) -> dict[str, Any]:
     """Read a decoder checkpoint with ``weights_only=True``; one-line errors for missing or foreign files."""
-    path = Path(path)
-    if not path.is_file():
-        raise PainterlyError(f"AdaIN decoder '{path}' not found")
-    try:
-        ck = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any unpickling failure means "not a usable checkpoint"
-        raise PainterlyError(f"AdaIN decoder '{path}' is not a readable painterly checkpoint "
-                             f"({type(e).__name__})") from None
-    if not isinstance(ck, dict) or ck.get("format") != FORMAT:
-        raise PainterlyError(f"'{path}' is not a painterly AdaIN decoder")
-    return ck
+    return load_checkpoint(path, FORMAT, "AdaIN decoder", "AdaIN decoder")
 
 
 def decoder_from_checkpoint(ck: dict[str, Any], path: Union[str, Path] = "") -> Decoder:
@@ -168,11 +155,7 @@ def decoder_from_checkpoint(ck: dict[str, Any], path: Union[str, Path] = "") -> 
 
 def slim_decoder(path: Union[str, Path], output: Union[str, Path], half: bool = True) -> Path:
     """The decoder for distribution: no optimiser state, weights in float16 with ``half``."""
-    ck = {k: v for k, v in load_decoder_checkpoint(path).items() if k not in ("optimizer", "format",
-                                                                              "painterly_version")}
-    if half:
-        ck["state_dict"] = {k: v.half() for k, v in ck["state_dict"].items()}
-    return save_decoder(output, ck)
+    return save_decoder(output, for_distribution(load_decoder_checkpoint(path), half))
 
 
 class AdaIN:

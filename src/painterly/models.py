@@ -31,37 +31,43 @@ def thumbnail(img: Image.Image, side: int = 96) -> torch.Tensor:
     return torch.from_numpy(np.asarray(small, dtype=np.uint8).copy()).permute(2, 0, 1).contiguous()
 
 
-def save_checkpoint(path: Union[str, Path], ckpt: dict[str, Any]) -> Path:
-    """Write atomically (a crash or Ctrl-C never leaves half a file)."""
+def save_checkpoint(path: Union[str, Path], ckpt: dict[str, Any], fmt: str = FORMAT) -> Path:
+    """Write atomically (a crash or Ctrl-C never leaves half a file), stamped with ``fmt`` and the version."""
     path = Path(path)
-    ckpt = {"format": FORMAT, "painterly_version": __version__, **ckpt}
+    ckpt = {"format": fmt, "painterly_version": __version__, **ckpt}
     atomic_write(path, lambda tmp: torch.save(ckpt, tmp))
     return path
 
 
-def load_checkpoint(path: Union[str, Path]) -> dict[str, Any]:
-    """Read a checkpoint with ``weights_only=True``; one-line errors for missing, corrupt or foreign files."""
+def load_checkpoint(path: Union[str, Path], fmt: str = FORMAT, noun: str = "model",
+                    what: str = "feed-forward model") -> dict[str, Any]:
+    """Read a checkpoint of format ``fmt`` with ``weights_only=True``; one-line errors for missing, corrupt or
+    foreign files (``noun`` and ``what`` name the file and the kind expected in them)."""
     path = Path(path)
     if not path.is_file():
-        raise PainterlyError(f"model '{path}' not found")
+        raise PainterlyError(f"{noun} '{path}' not found")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - pickle, zip and unpickler errors all mean "not a usable checkpoint"
-        raise PainterlyError(f"model '{path}' is not a readable painterly checkpoint "
+        raise PainterlyError(f"{noun} '{path}' is not a readable painterly checkpoint "
                              f"({type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''})") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise PainterlyError(f"'{path}' is not a painterly feed-forward model")
+    if not isinstance(ckpt, dict) or ckpt.get("format") != fmt:
+        raise PainterlyError(f"'{path}' is not a painterly {what}")
     return ckpt
 
 
-def slim_checkpoint(model: str, output: Union[str, Path], half: bool = True) -> Path:
-    """Write MODEL for distribution: without the optimiser state (only ``--resume`` needs it) and, with ``half``,
-    its weights in float16 (loading casts them back to the network's dtype).  About a third of the size."""
-    path = resolve_model(model)
-    ck = {k: v for k, v in load_checkpoint(path).items() if k not in ("optimizer", "format", "painterly_version")}
+def for_distribution(ckpt: dict[str, Any], half: bool = True) -> dict[str, Any]:
+    """A checkpoint without the optimiser state (only ``--resume`` needs it) and, with ``half``, its weights in
+    float16 (loading casts them back to the network's dtype).  About a third of the size."""
+    ck = {k: v for k, v in ckpt.items() if k not in ("optimizer", "format", "painterly_version")}
     if half:
         ck["state_dict"] = {k: v.half() if v.is_floating_point() else v for k, v in ck["state_dict"].items()}
-    return save_checkpoint(output, ck)
+    return ck
+
+
+def slim_checkpoint(model: str, output: Union[str, Path], half: bool = True) -> Path:
+    """Write MODEL for distribution (:func:`for_distribution`)."""
+    return save_checkpoint(output, for_distribution(load_checkpoint(resolve_model(model)), half))
 
 
 def network_from_checkpoint(ckpt: dict[str, Any], path: Union[str, Path] = "") -> nn.Module:

@@ -13,14 +13,13 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from painterly.adain import SHIPPED_DECODER, AdaIN, load_decoder_checkpoint, slim_decoder
+from painterly.bench import bench_adain
 from painterly.config import AdainConfig
 from painterly.images import load_image, resize_long_side, save_image
 
@@ -60,26 +59,6 @@ def summary(rows: list[dict]) -> dict:
             "worst_cut": max(r["cut"] for r in rows),
             "content": round(statistics.mean(r["content"] for r in rows), 4),
             "worst_content": max(r["content"] for r in rows)}
-
-
-def cpu_ms(model: AdaIN, size: int = 512, runs: int = 5) -> dict:
-    """Median milliseconds per size x size photo with a size x size painting, and with the painting known."""
-    from painterly.adain import StyleCode
-    x, s = torch.rand(1, 3, size, size), torch.rand(1, 3, size, size)
-    code = StyleCode.of(model.encode(s))
-
-    def med(fn) -> float:
-        for _ in range(2):
-            fn()
-        ts = []
-        for _ in range(runs):
-            t = time.perf_counter()
-            fn()
-            ts.append((time.perf_counter() - t) * 1000)
-        return round(statistics.median(ts), 1)
-
-    return {"new_painting": med(lambda: model.tensor(x, [StyleCode.of(model.encode(s))])),
-            "painting_known": med(lambda: model.tensor(x, [code]))}
 
 
 def gallery(model: AdaIN, photos: list[Path], paintings: list[str], out: Path, cell: int = 300) -> None:
@@ -151,7 +130,7 @@ def main() -> None:
         "judge": {"size": a.size, "photos": [p.name for p in photos], "held_out_paintings": held_out,
                   "held_out": summary(held), "seen": summary(seen_rows),
                   "methods_held_out_fp32": results, "per_pair": held + seen_rows},
-        "cpu_ms_512": cpu_ms(shipped),
+        "cpu_ms_512": {"new_painting": (ms := bench_adain(512))["ms"], "painting_known": ms["ms_style_cached"]},
     }
     CARD.write_text(json.dumps(card, indent=1) + "\n")
     gallery(shipped, [DATA / "content" / n for n in ("chelsea.png", "jcj_tubingen.jpg", "adain_chicago.jpg")],

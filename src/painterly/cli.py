@@ -351,24 +351,18 @@ def cmd_adain(args: argparse.Namespace) -> int:
     import time
 
     from .adain import stylize
+    from .shipped import resolve_painting
 
     cfg = _config_from_args(AdainConfig, args)
     out = check_output_path(args.output)
     t = time.perf_counter()
-    img = stylize(args.content, _painting(args.style), cfg.replace(extra_style=tuple(map(_painting, cfg.extra_style))))
+    img = stylize(args.content, resolve_painting(args.style),
+                  cfg.replace(extra_style=tuple(map(resolve_painting, cfg.extra_style))))
     save_image(img, out)
     if not args.quiet:
         print(f"painterly: wrote {out} ({img.size[0]}x{img.size[1]}, {time.perf_counter() - t:.1f} s)",
               file=sys.stderr)
     return EXIT_OK
-
-
-def _painting(name: str) -> str:
-    """A painting file, or the name of a bundled one (starry-night, ...)."""
-    from .shipped import style_image_path
-    if not Path(name).exists() and style_image_path(name).is_file():
-        return str(style_image_path(name))
-    return name
 
 
 def cmd_train_adain(args: argparse.Namespace) -> int:

@@ -149,11 +149,8 @@ def load_stylizer(model: str, device: str = "auto") -> Any:
         painting = model[len(ADAIN_PREFIX):]
         if not painting:
             raise PainterlyError("adain: needs a painting, as in adain:starry.jpg")
-        if not Path(painting).exists():  # a bundled painting by name, as in adain:starry-night
-            from .shipped import style_image_path
-            if style_image_path(painting).is_file():
-                painting = str(style_image_path(painting))
-        return AdaINStylizer(painting, device=device)
+        from .shipped import resolve_painting  # a bundled painting by name, as in adain:starry-night
+        return AdaINStylizer(resolve_painting(painting), device=device)
     return Stylizer(model, device)
 
 

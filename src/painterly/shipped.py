@@ -45,6 +45,13 @@ def style_image_path(name: str) -> Path:
     return PRETRAINED / "styles" / f"{name}.jpg"
 
 
+def resolve_painting(name: str) -> str:
+    """A painting file, or the name of a bundled painting (starry-night, the-scream, ...) as its path."""
+    if not Path(name).exists() and style_image_path(name).is_file():
+        return str(style_image_path(name))
+    return name
+
+
 def describe_models() -> list[dict[str, Any]]:
     """One record per shipped model: the card's facts and the checkpoint's."""
     from .models import load_checkpoint

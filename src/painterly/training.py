@@ -390,7 +390,7 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainIterate
     @torch.no_grad()
     def write_preview() -> None:
         decoder.eval()
-        fs = encoder(preview_style[None] if preview_style.dim() == 3 else preview_style, ["relu4_1"])["relu4_1"]
+        fs = encoder(preview_style, ["relu4_1"])["relu4_1"]
         t = adain(encoder(preview_photo, ["relu4_1"])["relu4_1"], *mean_std(fs))
         g = decoder(t.to(memory_format=torch.channels_last)).float().clamp(0, 1)
         decoder.train()

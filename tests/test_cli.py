@@ -129,7 +129,8 @@ def test_bad_output_paths(capsys, tmp_path, small_pair):
         ro.chmod(0o700)
 
 
-def test_python_dash_m_and_sigint_saves_picture_so_far(tmp_path, content_path, style_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_python_dash_m_and_a_signal_saves_picture_so_far(sig, tmp_path, content_path, style_path):
     out = tmp_path / "o.png"
     proc = subprocess.Popen([sys.executable, "-m", "painterly", "transfer", str(content_path), str(style_path),
                              "-o", str(out), "--size", "64", "--iterations", "100000"],
@@ -141,10 +142,10 @@ def test_python_dash_m_and_sigint_saves_picture_so_far(tmp_path, content_path, s
     while time.time() < deadline and not re.search(r"\| [1-9]\d*/100000", buf):  # wait for a finished step
         buf += proc.stderr.read(1)
     time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     err = buf + proc.communicate(timeout=60)[1]
     assert proc.returncode == 130, err
-    assert "interrupted at step" in err and "Traceback" not in err
+    assert "interrupted at step" in err and f"saved the picture so far to {out}" in err and "Traceback" not in err
     assert Image.open(out).size == (64, 43)
     assert json.loads(out.with_suffix(".json").read_text())["stopped"] == "interrupted"
 

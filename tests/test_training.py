@@ -177,3 +177,18 @@ def test_killed_midway_then_resumed_gives_the_uninterrupted_loss_curve(sig, tmp_
     got = load_checkpoint(model)["history"]["total"]
     assert len(got) == steps
     torch.testing.assert_close(got, expected, rtol=1e-3, atol=0)  # the same curve, within noise
+
+
+def test_divergence_stops_with_a_message_and_keeps_the_last_checkpoint(tmp_path, photos, style_path, capsys):
+    from painterly.cli import main
+
+    model = tmp_path / "m.pt"
+    argv = ["train", str(style_path), "--data", str(photos), "-o", str(model), "--batch-size", "2", "--image-size",
+            "32", "--workers", "0", "--precision", "fp32", "--preview-every", "0", "-q"]
+    assert main(argv + ["--steps", "4"]) == 0
+    before = model.read_bytes()
+    assert main(argv + ["--steps", "10", "--resume", "--lr", "1e12"]) == 1  # a learning rate that blows up
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert re.search(r"training diverged at step [56] \(loss (nan|inf)\); the checkpoint of step 4 at .*m.pt is kept", err)
+    assert model.read_bytes() == before and load_checkpoint(model)["step"] == 4

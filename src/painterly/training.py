@@ -215,6 +215,8 @@ def train(cfg: TrainConfig, callback: Optional[Callable[[TrainIterate], None]] =
         net.train().requires_grad_(True)
         if "optimizer" in ck:
             opt.load_state_dict(ck["optimizer"])
+            for group in opt.param_groups:  # the --lr of this run (the same unless changed on purpose)
+                group["lr"] = cfg.lr
         step = saved["step"] = int(ck.get("step", 0))
         prior_seconds = float(ck.get("seconds", 0.0))
         history = {k: v.tolist()[:step] for k, v in ck.get("history", {}).items()}
@@ -263,7 +265,7 @@ def train(cfg: TrainConfig, callback: Optional[Callable[[TrainIterate], None]] =
                 terms = loss_fn(y.float(), c_targets, s_targets)
                 total = sum(terms.values())
                 if not torch.isfinite(total):
-                    raise _diverged(step + 1, float(total), cfg.lr, out, saved.get("step"))
+                    raise _diverged(step + 1, float(total.detach()), cfg.lr, out, saved.get("step"))
                 opt.zero_grad(set_to_none=True)
                 total.backward()
                 opt.step()
@@ -470,7 +472,7 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainIterate
                 terms = loss(c, s)
                 total = sum(terms.values())
                 if not torch.isfinite(total):
-                    raise _diverged(step + 1, float(total), cfg.lr, out, saved.get("step"))
+                    raise _diverged(step + 1, float(total.detach()), cfg.lr, out, saved.get("step"))
                 for group in opt.param_groups:  # the paper's decay: lr / (1 + decay * t)
                     group["lr"] = cfg.lr / (1.0 + cfg.lr_decay * step)
                 opt.zero_grad(set_to_none=True)

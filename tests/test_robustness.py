@@ -73,3 +73,70 @@ def test_bad_image_through_every_command(case, tmp_path, capsys):
         assert bad.name in err, (name, err)
         assert not out.exists() and not out.with_suffix(".pt").exists(), name
         assert not (tmp_path / "exp" / "optimizer").exists(), name
+
+
+def _odd_corpus(root: Path) -> dict[str, tuple[Path, tuple[int, int]]]:
+    """Valid but unusual files, each with the size it shows (EXIF applied): name -> (path, (width, height))."""
+    yy, xx = np.mgrid[0:30, 0:40]
+    rgb = np.stack([xx * 6, yy * 8, (xx + yy) * 3], -1).clip(0, 255).astype(np.uint8)
+    out = {}
+    Image.fromarray(rgb).convert("CMYK").save(root / "cmyk.jpg")
+    out["cmyk"] = (root / "cmyk.jpg", (40, 30))
+    Image.fromarray(rgb).convert("L").save(root / "grey.png")
+    out["grey"] = (root / "grey.png", (40, 30))
+    rgba = np.dstack([rgb, (xx * 6).clip(0, 255).astype(np.uint8)])  # transparent on the left
+    Image.fromarray(rgba, "RGBA").save(root / "rgba.png")
+    out["rgba"] = (root / "rgba.png", (40, 30))
+    Image.fromarray((xx * 1600 + yy * 50).astype(np.uint16)).save(root / "sixteen.png")
+    out["16-bit"] = (root / "sixteen.png", (40, 30))
+    frames = [Image.fromarray(rgb).quantize(16), Image.fromarray(255 - rgb).quantize(16)]
+    frames[0].save(root / "palette.gif", save_all=True, append_images=frames[1:])
+    out["palette gif"] = (root / "palette.gif", (40, 30))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored 40x20, shown turned 90 degrees: 20x40
+    Image.fromarray(rgb[:20]).save(root / "exif.jpg", exif=exif)
+    out["exif-rotated"] = (root / "exif.jpg", (20, 40))
+    Image.fromarray(rgb[:3, :2]).save(root / "tiny.png")
+    out["2x3"] = (root / "tiny.png", (2, 3))
+    return out
+
+
+ODD = ["cmyk", "grey", "rgba", "16-bit", "palette gif", "exif-rotated", "2x3"]
+
+
+@pytest.mark.parametrize("case", ODD)
+def test_valid_odd_image_through_every_command(case, tmp_path, capsys):
+    """Each odd-but-valid file, as the photo and as the painting, in every command: exit 0 and a picture of the
+    photo's shown size (EXIF turned) scaled to --size, so a 2x3 photo comes out 21x32."""
+    path, shown = _odd_corpus(tmp_path)[case]
+    s = 32
+    w, h = shown
+    expect = (max(1, round(w * s / max(w, h))), max(1, round(h * s / max(w, h))))
+    photo_expect = (32, 21)  # examples/chelsea.jpg at --size 32
+    out = tmp_path / "out.png"
+    runs = {
+        "transfer photo": (["transfer", str(path), str(PAINTING), "--iterations", "2"], expect),
+        "transfer painting": (["transfer", str(PHOTO), str(path), "--iterations", "2"], photo_expect),
+        "apply": (["apply", "starry-night", str(path)], expect),
+        "adain photo": (["adain", str(path), str(PAINTING)], expect),
+        "adain painting": (["adain", str(PHOTO), str(path)], photo_expect),
+        "apply adain:": (["apply", f"adain:{path}", str(PHOTO)], photo_expect),
+    }
+    for name, (argv, size) in runs.items():
+        code = main(argv + ["-o", str(out), "--size", str(s), "-q"])
+        err = capsys.readouterr().err
+        assert code == 0, (name, err)
+        with Image.open(out) as im:
+            assert im.size == size and im.mode == "RGB", (name, im.size, size)
+            assert np.asarray(im).std() > 1, name  # a picture, not a flat field
+        out.unlink()
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    path.rename(photos / path.name)  # the odd file as a training photo, and as the painting
+    path = photos / path.name
+    ckpt = tmp_path / "m.pt"
+    assert main(["train", str(path), "--data", str(photos), "-o", str(ckpt), "--steps", "1", "--batch-size", "1",
+                 "--image-size", "32", "--workers", "0", "-q"]) == 0, capsys.readouterr().err
+    assert main(["experiment", "--content", str(path), "--style", str(PAINTING), "--vary", "optimizer=adam",
+                 "--size", "32", "--iterations", "1", "--out", str(tmp_path / "exp"), "-q"]) == 0, \
+        capsys.readouterr().err

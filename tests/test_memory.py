@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from painterly import PainterlyError, StyleTransfer
-from painterly.memory import estimate_bytes, is_out_of_memory
+from painterly.memory import estimate_bytes, is_out_of_memory, requested_bytes
 
 
 def test_estimate_grows_with_pixels_and_fp32_needs_more():
@@ -31,7 +31,8 @@ def test_an_allocator_failure_becomes_a_one_line_error(monkeypatch, small_pair):
         raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 99999999999 bytes.")
 
     monkeypatch.setattr(type(st.backbone), "forward", boom)
-    with pytest.raises(PainterlyError, match="ran out of memory painting 32x21 on cpu; try a smaller --size"):
+    with pytest.raises(PainterlyError, match=r"ran out of memory painting 32x21 on cpu; (try --size \d+ or smaller|"
+                                             r"free some memory or try a smaller --size)$"):
         st.run(*small_pair)
     assert not is_out_of_memory(RuntimeError("shape mismatch"))
 
@@ -44,3 +45,38 @@ def test_cli_says_the_picture_does_not_fit(tmp_path, small_pair):
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.count("\n") == 1 and "try --size" in r.stderr
     assert not out.exists()
+
+
+def test_requested_bytes_and_kinds_of_allocator_failure():
+    cpu = RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory: "
+                       "you tried to allocate 5455872000 bytes. Error code 12 (Cannot allocate memory)")
+    cuda = torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.50 GiB. GPU 0 has a total capacity of "
+                                  "79.19 GiB of which 1.06 GiB is free.")
+    assert requested_bytes(cpu) == 5455872000 and requested_bytes(cuda) == int(2.5 * 2**30)
+    assert all(map(is_out_of_memory, [cpu, cuda, MemoryError(), RuntimeError("std::bad_alloc"),
+                                      RuntimeError("could not create a primitive")]))
+    assert requested_bytes(RuntimeError("std::bad_alloc")) == 0
+
+
+def _limited(gb):
+    def limit():
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (int(gb * 2**30), int(gb * 2**30)))
+    return limit
+
+
+def test_apply_out_of_memory_names_a_size_that_does_fit(tmp_path, content_path):
+    """A real allocator failure (the address space capped at 2.5 GB, as `ulimit -v` does): one line with a --size,
+    no output; and that --size then works under the same cap."""
+    import re
+    out = tmp_path / "o.png"
+    argv = [sys.executable, "-m", "painterly", "apply", "starry-night", str(content_path), "-o", str(out), "-q"]
+    r = subprocess.run(argv + ["--size", "8000"], capture_output=True, text=True, preexec_fn=_limited(2.5))
+    assert r.returncode == 1 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    m = re.search(r"ran out of memory painting 8000x\d+ on cpu; try --size (\d+) \(should fit\)", r.stderr)
+    assert m and not out.exists(), r.stderr
+    fit = int(m.group(1))
+    assert 1000 < fit < 8000
+    r = subprocess.run(argv + ["--size", str(fit)], capture_output=True, text=True, preexec_fn=_limited(2.5))
+    assert r.returncode == 0, r.stderr
+    assert max(__import__("PIL.Image", fromlist=["Image"]).open(out).size) == fit

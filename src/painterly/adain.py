@@ -25,7 +25,8 @@ from torch import nn
 from .backbones import Backbone, create_backbone
 from .backbones.vgg import normalize_filters, shipped_filter_means
 from .errors import PainterlyError
-from .images import ImageLike, load_image, resize_long_side, to_pil, to_tensor
+from .images import ImageLike, load_image, resize_long_side, scaled_size, to_pil, to_tensor
+from .memory import oom_guard
 from .models import FrameStylizer, for_distribution, load_checkpoint, save_checkpoint
 
 if TYPE_CHECKING:
@@ -254,9 +255,16 @@ class AdaIN:
             x = to_tensor(photo)
             imgs = [to_pil(match_colors(to_tensor(s), x)) for s in imgs]
         s_side = style_size or max(photo.size)
-        codes = [self.style_code(s, s_side) for s in imgs]
-        masks = mask_channels(mask, len(codes), photo.size) if mask is not None else None
-        return to_pil(self.tensor(to_tensor(photo), codes, weights, alpha, method, masks))
+        def probe(side: int) -> int:  # the same work at long side ``side``, for oom_guard's hint
+            w, h = scaled_size(photo.size, side)
+            x = torch.rand(1, 3, h, w)
+            self.tensor(x, [StyleCode.of(self.encode(x))] * len(imgs), weights, alpha, method)
+            return w * h
+
+        with oom_guard(f"painting {photo.width}x{photo.height}", max(photo.size), self.device, probe=probe):
+            codes = [self.style_code(s, s_side) for s in imgs]
+            masks = mask_channels(mask, len(codes), photo.size) if mask is not None else None
+            return to_pil(self.tensor(to_tensor(photo), codes, weights, alpha, method, masks))
 
 
 def stylize(content: ImageLike, style: ImageLike, cfg: Optional["AdainConfig"] = None, model: Optional[AdaIN] = None,

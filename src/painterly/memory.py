@@ -1,5 +1,9 @@
 """Memory of optimisation-based transfer: an estimate before the run, and one clear error instead of a crash.
 
+After the fact, :func:`oom_guard` turns an allocator failure anywhere (a picture, a video frame, a training batch;
+CPU or CUDA) into one line with the size that should fit, from what was in use when it failed, what it asked for,
+and how much room there is.
+
 The estimate is a fit to peak resident memory measured with ``/usr/bin/time -v`` on the development machine
 (VGG19 to relu5_1, forward and input gradient; benchmarks/RESULTS.md): about 1,400 bytes per output pixel in bf16
 and 2,300 in fp32, plus the optimiser's state, plus the style image's forward pass, plus a fixed 0.55 GB (Python,
@@ -9,7 +13,11 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Optional
+import re
+import traceback
+import warnings
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Optional
 
 import torch
 
@@ -84,4 +92,154 @@ def is_out_of_memory(exc: BaseException) -> bool:
         return True
     text = str(exc).lower()
     return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text
-                                              or "failed to allocate" in text)
+                                              or "failed to allocate" in text or "bad_alloc" in text
+                                              # oneDNN, when it cannot get the memory for a convolution's plan
+                                              or "could not create a primitive" in text)
+
+
+def _as_limit() -> Optional[int]:
+    """The address-space limit (``ulimit -v``) of this process, if any."""
+    try:
+        import resource
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+    except (ImportError, OSError, ValueError):
+        return None
+    return None if soft == resource.RLIM_INFINITY else int(soft)
+
+
+def _status_bytes(field: str) -> Optional[int]:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def process_bytes(device: torch.device) -> Optional[int]:
+    """Memory this process holds where it counts against its limit: CUDA's allocated bytes, or on the CPU the
+    resident size (the virtual size under ``ulimit -v``)."""
+    if device.type == "cuda":
+        return int(torch.cuda.memory_allocated(device))
+    return _status_bytes("VmSize" if _as_limit() else "VmRSS")
+
+
+def _room_bytes(device: torch.device, used: int) -> Optional[int]:
+    """All the memory this process could hold: what it holds plus what is free."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return used + int(free) + int(torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device))
+    limit = _as_limit()
+    if limit:
+        return limit
+    avail = available_bytes(device)
+    return None if avail is None else used + avail
+
+
+_UNITS = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+
+
+def requested_bytes(exc: BaseException) -> int:
+    """The size of the allocation that failed, from torch's message (0 if it does not say)."""
+    text = str(exc)
+    m = re.search(r"tried to allocate (\d+) bytes", text, re.I)
+    if m:
+        return int(m.group(1))
+    m = re.search(r"tried to allocate ([\d.]+) ?(B|KiB|MiB|GiB|TiB)", text, re.I)
+    return int(float(m.group(1)) * _UNITS[m.group(2)]) if m else 0
+
+
+def side_that_fits(exc: BaseException, side: int, device: torch.device, base: Optional[int]) -> Optional[int]:
+    """After an allocator failure at long side ``side``: the long side (a multiple of 8) that should fit, assuming
+    memory above ``base`` (what was held before the work began) grows with the pixels; None if unknown."""
+    used = process_bytes(device)
+    if used is None or base is None:
+        return None
+    room = _room_bytes(device, used)
+    need = used + requested_bytes(exc)  # at least: what was held when it failed plus what it asked for
+    if room is None or need <= base or room <= base:
+        return None
+    share = min(1.0, (room - base) / (need - base)) * 0.8  # of the pixels; a margin for what was not yet asked
+    fit = int(side * math.sqrt(share)) // 8 * 8
+    return fit if fit >= 16 else None
+
+
+def measure_peak(fn: Callable[[], Any], device: torch.device) -> Optional[int]:
+    """Peak memory ``fn()`` takes above what was held before it (CUDA's allocator statistics; on the CPU the
+    resident high-water mark, reset through /proc/self/clear_refs); None where it cannot be measured."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        start = torch.cuda.memory_allocated(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        fn()
+        torch.cuda.synchronize(device)
+        return int(torch.cuda.max_memory_allocated(device) - start)
+    start = _status_bytes("VmRSS")
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # resets VmHWM to the current resident size
+    except OSError:
+        return None
+    fn()
+    peak = _status_bytes("VmHWM")
+    return None if start is None or peak is None else max(0, peak - start)
+
+
+PROBE_SIDE = 1024  # long side of the (smaller) run that measures memory per pixel after a failure
+
+
+def _probe_fit(probe: Callable[[int], int], side: int, device: torch.device, base: int) -> Optional[int]:
+    """The long side whose memory fits, from ``probe`` run at two smaller sides: the larger one's bytes per pixel
+    (which include the caches that do not grow) or the growth between the two, whichever is more.  Sides halve
+    until the probe itself fits."""
+    hi = min(PROBE_SIDE, side // 2)
+    while hi >= 64:
+        try:
+            px: list[int] = []
+            with warnings.catch_warnings():  # oneDNN's fallbacks when short of memory are no news here
+                warnings.simplefilter("ignore")
+                peaks = [measure_peak(lambda: px.append(probe(s)), device) for s in (hi // 2, hi)]
+        except (RuntimeError, MemoryError) as e:
+            if not is_out_of_memory(e):
+                raise
+            hi //= 2
+            continue
+        room = _room_bytes(device, process_bytes(device) or base)
+        if None in peaks or len(px) < 2 or px[1] <= px[0] or not peaks[1] or not room or room <= base:
+            return None
+        per_px = max((peaks[1] - peaks[0]) / (px[1] - px[0]), peaks[1] / px[1])
+        fit = int(hi * math.sqrt(0.9 * (room - base) / per_px / px[1])) // 8 * 8
+        return min(fit, side - 8) if fit >= 16 else None
+    return None
+
+
+@contextmanager
+def oom_guard(what: str, side: int, device: torch.device, flag: str = "--size",
+              probe: Optional[Callable[[int], int]] = None) -> Iterator[None]:
+    """Turn an out-of-memory failure inside the block into a one-line PainterlyError naming ``what`` failed and the
+    ``flag`` value that should fit.  ``probe(s)``, if given, does the same work at long side ``s`` and returns the
+    pixels it painted: run once small after the failure, it measures the memory per pixel, and the hint is the side
+    whose pixels fit in the room there is.  Without it the hint assumes the work needed at least what was held when
+    it failed plus what it asked for (the traceback still holds the block's tensors while that is measured)."""
+    base = process_bytes(device)
+    failure: Optional[BaseException] = None
+    try:
+        yield
+    except (RuntimeError, MemoryError) as e:
+        if not is_out_of_memory(e):
+            raise
+        failure, bound = e, side_that_fits(e, side, device, base)
+        traceback.clear_frames(e.__traceback__)  # the failed attempt's tensors go before the probe runs
+    if failure is None:
+        return
+    del failure
+    fit = _probe_fit(probe, side, device, base) if probe is not None and base is not None else None
+    if fit:
+        hint = f"try {flag} {fit} (should fit)"
+    elif bound:  # an upper bound only: it needed at least what it held plus what it asked for
+        hint = f"try {flag} {bound} or smaller"
+    else:
+        hint = f"free some memory or try a smaller {flag}"
+    raise PainterlyError(f"ran out of memory {what} on {device.type}; {hint}") from None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 import torch
@@ -19,7 +19,8 @@ from torch import nn
 
 from . import __version__
 from .errors import PainterlyError
-from .images import ImageLike, atomic_write, load_image, resize_long_side, to_pil, to_tensor
+from .images import ImageLike, atomic_write, load_image, resize_long_side, scaled_size, to_pil, to_tensor
+from .memory import oom_guard
 from .networks import create_network, for_inference
 
 FORMAT = "painterly-feedforward"
@@ -102,15 +103,27 @@ class FrameStylizer:
     @torch.inference_mode()
     def frames(self, frames: list[np.ndarray]) -> list[np.ndarray]:
         """A batch of same-size RGB uint8 frames (H, W, 3) -> stylised, same size (for video)."""
-        x = torch.from_numpy(np.stack(frames)).to(self.device).permute(0, 3, 1, 2).to(self.dtype).div_(255)
-        y = self.tensor(x).mul_(255).add_(0.5).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        h, w = frames[0].shape[:2]
+        with oom_guard(f"painting {len(frames)} frames of {w}x{h}", max(w, h), self.device,
+                       probe=self._probe((w, h), len(frames))):
+            x = torch.from_numpy(np.stack(frames)).to(self.device).permute(0, 3, 1, 2).to(self.dtype).div_(255)
+            y = self.tensor(x).mul_(255).add_(0.5).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
         return list(y)
 
     def __call__(self, image: ImageLike, size: Optional[int] = None) -> Image.Image:
         img = load_image(image, "input image")
         if size:
             img = resize_long_side(img, size)
-        return to_pil(self.tensor(to_tensor(img)))
+        with oom_guard(f"painting {img.width}x{img.height}", max(img.size), self.device, probe=self._probe(img.size)):
+            return to_pil(self.tensor(to_tensor(img)))
+
+    def _probe(self, size: tuple[int, int], batch: int = 1) -> Callable[[int], int]:
+        """The same work on random pixels at long side ``s``, for :func:`painterly.memory.oom_guard`."""
+        def run(s: int) -> int:
+            w, h = scaled_size(size, s)
+            self.tensor(torch.rand(batch, 3, h, w))
+            return batch * w * h
+        return run
 
 
 class Stylizer(FrameStylizer):

@@ -26,7 +26,7 @@ from .errors import DivergedError, PainterlyError
 from .lbfgs import LBFGS
 from .images import (ImageLike, atomic_write, load_image, resize_long_side, save_image, scaled_size, to_pil,
                      to_tensor)
-from .memory import check_fits, is_out_of_memory
+from .memory import check_fits, is_out_of_memory, process_bytes, side_that_fits
 from .losses import PerceptualLoss, laplacian, laplacian_loss
 from .registry import Registry
 
@@ -298,6 +298,7 @@ class StyleTransfer:
                                    "scales": ",".join(f"{sd}:{n}" for sd, n in schedule)})
 
         self.check_memory(content_src, style_srcs)
+        base = process_bytes(dev)  # held before the work: what a smaller picture would not save
         step = 0
         try:
             for side, n_steps in schedule:
@@ -372,8 +373,12 @@ class StyleTransfer:
         except (RuntimeError, MemoryError) as e:
             if not is_out_of_memory(e):
                 raise
-            w, h = scaled_size(content_src.size, state.get("side", cfg.size))
-            raise PainterlyError(f"ran out of memory painting {w}x{h} on {dev.type}; try a smaller --size"
+            side = state.get("side", cfg.size)
+            w, h = scaled_size(content_src.size, side)
+            fit = side_that_fits(e, side, dev, base)
+            fit = fit and int(fit * cfg.size / side) // 8 * 8  # --size is the finest scale's side
+            hint = f"try --size {fit} (should fit)" if fit else "free some memory or try a smaller --size"
+            raise PainterlyError(f"ran out of memory painting {w}x{h} on {dev.type}; {hint}"
                                  + (" or --precision bf16" if self.dtype == torch.float32 else "")) from None
         except KeyboardInterrupt:
             if "last_good" not in state:

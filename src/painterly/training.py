@@ -29,6 +29,7 @@ from .config import AdainTrainConfig, TrainConfig
 from .errors import PainterlyError
 from .images import load_image, resize_long_side, save_image, to_pil, to_tensor
 from .losses import PerceptualLoss
+from .memory import oom_guard
 from .models import load_checkpoint, network_from_checkpoint, save_checkpoint, thumbnail
 from .networks import create_network
 from .optimize import parse_layers, resolve_device, resolve_precision
@@ -253,7 +254,17 @@ def train(cfg: TrainConfig, callback: Optional[Callable[[TrainIterate], None]] =
     seen = 0
     batches = iter(loader)
     net.train()
-    with held_interrupts() as interrupted:
+    def probe(side: int) -> int:  # one step's forward and backward at crops of ``side``, for oom_guard's hint
+        x = torch.rand(cfg.batch_size, 3, side, side, device=device).contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+            y = model(x)
+        sum(loss_fn(y.float(), loss_fn.content_targets(x), s_targets).values()).backward()
+        opt.zero_grad(set_to_none=True)
+        return cfg.batch_size * side * side
+
+    with held_interrupts() as interrupted, oom_guard(
+            f"training on {cfg.batch_size} crops of {cfg.image_size}x{cfg.image_size}", cfg.image_size, device,
+            "--image-size", probe):
         try:
             while step < cfg.steps:
                 if interrupted():  # held until the last step was finished
@@ -462,7 +473,9 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainIterate
     seen = 0
     c_batches, s_batches = iter(content), iter(style)
     decoder.train()
-    with held_interrupts() as interrupted:
+    with held_interrupts() as interrupted, oom_guard(
+            f"training on {cfg.batch_size} crops of {cfg.image_size}x{cfg.image_size}", cfg.image_size, device,
+            "--image-size"):
         try:
             while step < cfg.steps:
                 if interrupted():  # held until the last step was finished

@@ -92,6 +92,23 @@ def test_no_file_outside_the_app_is_served(server):
             assert e.code in (403, 404, 400), (path, e.code)
 
 
+def test_api_parameters_cannot_name_a_server_file(server):
+    """The API's file parameters must be uploads: a payload naming a file on the server (an image the server could
+    read, or /etc/passwd) is refused."""
+    import json
+    url, _ = server
+    call = url + "gradio_api/call/transfer"
+    for path in (ROOT / "examples" / "chelsea.jpg", Path("/etc/passwd"), Path("/tmp/../etc/passwd")):
+        data = {"data": [{"path": str(path), "meta": {"_type": "gradio.FileData"}},
+                         {"path": str(ROOT / "examples" / "starry_night.jpg"), "meta": {"_type": "gradio.FileData"}}]}
+        req = urllib.request.Request(call, data=json.dumps(data).encode(), headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req) as r:
+            event = json.loads(r.read())["event_id"]
+        with urllib.request.urlopen(f"{call}/{event}") as r:
+            body = r.read().decode()
+        assert "event: error" in body and "not uploaded by a user" in body, body[:300]
+
+
 @pytest.mark.skipif(not CHROMIUM, reason="Chromium is not installed (Debian: apt install chromium chromium-driver)")
 def test_page_in_a_real_browser(server, photo):
     """Load the page, upload a photo, pick a painting, paint with a shipped model; the result appears."""
@@ -133,8 +150,15 @@ def test_painter_limits_and_methods(tmp_path, photo):
         p.image(wide, "photo")
     with pytest.raises(PainterlyError, match="no photo"):
         p.image(None, "photo")
-    with pytest.raises(PainterlyError, match="pick a painting"):
-        p.painting(99, None)
+    for index in (99, -1, "abc", None, 1.5e300):
+        with pytest.raises(PainterlyError, match="pick a painting"):
+            p.painting(index, None)
+    # no parameter names a file on the server: a model by path (a real one) is refused like any unknown name
+    from painterly.shipped import shipped_models
+    real = str(next(iter(shipped_models().values())))
+    for name in (real, "../" * 8 + "etc/passwd", "/etc/passwd"):
+        with pytest.raises(PainterlyError, match="no shipped model named"):
+            p.model(name)
     img = p.image(photo, "photo")
     name, painting = p.painting(0, None)
     for method in METHODS[:2]:
@@ -147,10 +171,11 @@ def test_painter_limits_and_methods(tmp_path, photo):
     assert 0 < steps[0][2] < 1 and steps[-1][2] == 1  # the fraction for the progress bar
     cancel = threading.Event()
     seen = []
-    for out, status, _ in p.paint(img, name, painting, METHODS[2], 48, 1.0, False, 200, cancel):
+    for out, status, _ in p.paint(img, name, painting, METHODS[2], 48, 1.0, False, 10**12, cancel):
         seen.append(status)
         cancel.set()
     assert "stopped at step" in seen[-1] and len(seen) <= 3
+    assert "of 500" in seen[0]  # a request cannot ask for more steps than --max-iterations
     files = p.save(out, {"method": METHODS[2]})
     assert Path(files[0]).suffix == ".png" and Path(files[0]).parent == p.workdir
 

@@ -274,6 +274,7 @@ class ServeConfig:
     max_bytes: int = opt(25_000_000, "largest upload in bytes", min=1)
     max_pixels: int = opt(40_000_000, "largest upload in pixels (width x height)", min=1)
     max_size: int = opt(1024, "largest output long side the page offers", min=64)
+    max_iterations: int = opt(500, "most optimisation steps one request may ask for", min=10)
     device: str = opt("auto", "cpu, cuda, cuda:N, or auto")
 
     def __post_init__(self) -> None:

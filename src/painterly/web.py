@@ -91,14 +91,22 @@ class Painter:
         if upload is not None:
             return "upload", self.image(upload, "painting")
         options = paintings()
-        if index is None or not 0 <= int(index) < len(options):
+        try:
+            i = int(index)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            i = -1
+        if not 0 <= i < len(options):
             raise PainterlyError("pick a painting in the gallery or upload one")
-        name, path = options[int(index)]
+        name, path = options[i]
         return name, load_image(path, "painting")
 
     # -- methods --------------------------------------------------------------------------------------------
     def model(self, name: str) -> Any:
+        """A shipped model by name (never a path: no request names a file on the server)."""
         from .models import Stylizer
+        from .shipped import shipped_models
+        if name not in shipped_models():
+            raise PainterlyError(f"no shipped model named '{str(name)[:40]}'; shipped: {', '.join(shipped_models())}")
         with self._lock:
             if name not in self._models:
                 self._models[name] = Stylizer(name, self.cfg.device)
@@ -143,7 +151,8 @@ class Painter:
                   t: float) -> Iterator[tuple[Image.Image, str, float]]:
         """The Gatys loop in a thread; its pictures come back through a queue every few steps."""
         from .optimize import Interrupted, StyleTransfer
-        engine = StyleTransfer(size=size, iterations=max(1, int(iterations)), style_weight=10.0 * strength,
+        iterations = max(1, min(int(iterations), self.cfg.max_iterations))
+        engine = StyleTransfer(size=size, iterations=iterations, style_weight=10.0 * strength,
                                preserve_color=preserve_color, device=self.cfg.device)
         engine.check_memory(photo, [painting])
         updates: "queue.Queue[tuple[str, Any]]" = queue.Queue()
@@ -234,7 +243,10 @@ def build_app(cfg: Optional[ServeConfig] = None) -> Any:
         if frame is None:
             return None
         img = resize_long_side(Image.fromarray(frame), 480)
-        return np.asarray(painter.model(model)(img))
+        try:
+            return np.asarray(painter.model(model)(img))
+        except PainterlyError as e:
+            raise gr.Error(str(e), print_exception=False) from None
 
     with gr.Blocks(title="painterly") as app:
         gr.Markdown("# painterly\nRender a photo in the style of a painting.")
@@ -254,7 +266,8 @@ def build_app(cfg: Optional[ServeConfig] = None) -> Any:
                         strength = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Style strength")
                     with gr.Row():
                         preserve = gr.Checkbox(False, label="Keep the photo's colours")
-                        iterations = gr.Slider(10, 500, value=160, step=10, label="Iterations (optimisation)")
+                        iterations = gr.Slider(10, cfg.max_iterations, value=min(160, cfg.max_iterations), step=10,
+                                               label="Iterations (optimisation)")
                     with gr.Row():
                         go = gr.Button("Paint", variant="primary")
                         cancel = gr.Button("Cancel", variant="stop")

@@ -140,3 +140,88 @@ def test_valid_odd_image_through_every_command(case, tmp_path, capsys):
     assert main(["experiment", "--content", str(path), "--style", str(PAINTING), "--vary", "optimizer=adam",
                  "--size", "32", "--iterations", "1", "--out", str(tmp_path / "exp"), "-q"]) == 0, \
         capsys.readouterr().err
+
+
+class _Evil:
+    """Unpickling this creates a file: a checkpoint that would run code."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_checkpoints_that_would_run_code_are_refused_everywhere(tmp_path, capsys):
+    """A crafted model / training checkpoint handed to apply, export, webcam, train --resume and the Python API:
+    one line, and the code never runs (the marker file is never created)."""
+    import torch
+
+    from painterly import PainterlyError
+    from painterly.models import Stylizer
+
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": "painterly-feedforward", "arch": "johnson", "state_dict": {"w": _Evil(marker)}}, evil)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.new("RGB", (40, 40), (90, 120, 200)).save(photos / "p.png")
+    runs = [["apply", str(evil), str(PHOTO), "-o", str(tmp_path / "o.png")],
+            ["apply", str(evil), str(photos), "-o", str(tmp_path / "styled")],
+            ["export", str(evil), "-o", str(tmp_path / "m.onnx")],
+            ["webcam", str(evil), "--headless", "--frames", "1"],
+            ["train", str(PAINTING), "--data", str(photos), "-o", str(evil), "--steps", "2", "--resume", "-q"]]
+    for argv in runs:
+        code = main(argv)
+        err = capsys.readouterr().err
+        assert code == 1 and err.count("\n") == 1 and "Traceback" not in err, (argv, err)
+        assert "evil.pt" in err and not marker.exists(), (argv, err)
+    with pytest.raises(PainterlyError):
+        Stylizer(str(evil))
+    assert not marker.exists() and not (tmp_path / "o.png").exists() and not (tmp_path / "m.onnx").exists()
+
+
+def test_a_write_that_fails_half_way_leaves_the_old_file_whole(tmp_path, monkeypatch):
+    """Pictures and checkpoints go to a temporary file renamed when complete: a crash (here an exception after half
+    the bytes, and Ctrl-C) leaves the previous file untouched and no temporary behind."""
+    import torch
+
+    from painterly import PainterlyError
+    from painterly.images import save_image
+    from painterly.models import load_checkpoint, save_checkpoint
+
+    out, ck = tmp_path / "o.png", tmp_path / "m.pt"
+    save_image(Image.new("RGB", (8, 8), (1, 2, 3)), out)
+    save_checkpoint(ck, {"arch": "johnson", "step": 1}, "painterly-feedforward")
+    old_png, old_ck = out.read_bytes(), ck.read_bytes()
+
+    def half_then(exc):
+        def write(obj, f, *a, **k):
+            path = f if isinstance(f, (str, Path)) else f.name
+            Path(path).write_bytes(b"\x89PNG half a file")
+            raise exc
+        return write
+
+    for exc in (OSError(28, "No space left on device"), KeyboardInterrupt()):
+        monkeypatch.setattr(Image.Image, "save", lambda self, f, *a, **k: half_then(exc)(self, f))
+        with pytest.raises((PainterlyError, KeyboardInterrupt)):
+            save_image(Image.new("RGB", (8, 8)), out)
+        monkeypatch.undo()
+        monkeypatch.setattr(torch, "save", half_then(exc))
+        with pytest.raises((OSError, KeyboardInterrupt)):
+            save_checkpoint(ck, {"arch": "johnson", "step": 2}, "painterly-feedforward")
+        monkeypatch.undo()
+        assert out.read_bytes() == old_png and ck.read_bytes() == old_ck
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt", "o.png"]  # no temporary left
+    assert load_checkpoint(ck)["step"] == 1
+
+
+@pytest.mark.parametrize("var, value", [("PAINTERLY_MAX_PIXELS", "lots"), ("PAINTERLY_MAX_PIXELS", "-5"),
+                                        ("PAINTERLY_MEMORY_LIMIT_GB", "nan"), ("PAINTERLY_MEMORY_LIMIT_GB", "x")])
+def test_bad_environment_values_are_one_line(var, value, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(var, value)
+    code = main(["transfer", str(PHOTO), str(PAINTING), "-o", str(tmp_path / "o.png"), "--size", "32",
+                 "--iterations", "1", "-q"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and var in err, err
+    assert not (tmp_path / "o.png").exists()

@@ -24,8 +24,17 @@ OUTPUT_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP
 
 
 def max_pixels() -> int:
-    env = os.environ.get("PAINTERLY_MAX_PIXELS")
-    return int(env) if env else MAX_PIXELS
+    """The decompression-bomb limit: PAINTERLY_MAX_PIXELS if set, else MAX_PIXELS."""
+    env = os.environ.get("PAINTERLY_MAX_PIXELS", "").strip()
+    if not env:
+        return MAX_PIXELS
+    try:
+        value = int(float(env)) if env.lower() not in ("nan", "inf", "-inf") else 0
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise PainterlyError(f"PAINTERLY_MAX_PIXELS must be a positive number of pixels, got '{env[:40]}'")
+    return value
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:

@@ -63,9 +63,20 @@ def available_bytes(device: torch.device) -> Optional[int]:
             avail = room if avail is None else min(avail, room)
     except (OSError, ValueError):
         pass
-    if os.environ.get("PAINTERLY_MEMORY_LIMIT_GB"):  # for tests and for sharing a machine
-        cap = int(float(os.environ["PAINTERLY_MEMORY_LIMIT_GB"]) * _GB)
-        avail = cap if avail is None else min(avail, cap)
+    limit = _as_limit()  # ulimit -v
+    if limit:
+        size = _status_bytes("VmSize")
+        room = limit - size if size is not None else limit
+        avail = room if avail is None else min(avail, room)
+    env = os.environ.get("PAINTERLY_MEMORY_LIMIT_GB", "").strip()
+    if env:  # for tests and for sharing a machine
+        try:
+            gb = float(env)
+        except ValueError:
+            gb = math.nan
+        if not math.isfinite(gb) or gb <= 0:
+            raise PainterlyError(f"PAINTERLY_MEMORY_LIMIT_GB must be a positive number of GB, got '{env[:40]}'")
+        avail = int(gb * _GB) if avail is None else min(avail, int(gb * _GB))
     return avail
 
 

@@ -127,6 +127,49 @@ def test_bad_videos_give_one_line(tmp_path):
         assert not out.exists()
 
 
+def _audio_only(path):
+    with av.open(str(path), "w") as c:
+        a = c.add_stream("aac", rate=22050)
+        for k in range(10):
+            af = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            af.sample_rate, af.pts = 22050, k * 1024
+            c.mux(a.encode(af))
+        c.mux(a.encode(None))
+    return path
+
+
+@pytest.mark.parametrize("case", ["empty", "text", "truncated", "audio only", "directory"])
+def test_bad_video_corpus_through_apply_adain_and_transfer(case, clip, tmp_path, capsys):
+    """Broken videos in every command that reads video: one line naming the file, exit 1, no output.  A clip cut
+    in half whose index survives may still be read (its frames so far): then the output is a whole video."""
+    from painterly.cli import main
+
+    src = tmp_path / "in.mp4"
+    if case == "empty":
+        src.write_bytes(b"")
+    elif case == "text":
+        src.write_text("this is not a video")
+    elif case == "truncated":
+        data = clip.read_bytes()
+        src.write_bytes(data[: len(data) // 2])
+    elif case == "audio only":
+        _audio_only(src)
+    else:
+        src.mkdir()
+    out = tmp_path / "o.mp4"
+    for argv in (["apply", MODEL, str(src)], ["apply", "adain:starry-night", str(src), "--size", "32"],
+                 ["transfer", str(src), "starry-night", "--size", "32", "--iterations", "1"]):
+        code = main(argv + ["-o", str(out), "-q"])
+        err = capsys.readouterr().err
+        assert "Traceback" not in err, (argv, err)
+        if code == 0:  # only a half clip may be readable
+            assert case == "truncated" and len(read_frames(out)) >= 1
+            out.unlink()
+            continue
+        assert code == 1 and err.count("\n") == 1 and "in.mp4" in err, (argv, err)
+        assert not out.exists() and not list(tmp_path.glob(".o.*")), argv
+
+
 def test_transfer_on_a_video_warm_starts_each_frame(tmp_path):
     clip = make_clip(tmp_path / "c.mp4", frames=3, audio=True)
     out = tmp_path / "t.mp4"

@@ -227,7 +227,11 @@ def cmd_transfer(args: argparse.Namespace) -> int:
 
     if args.save_every < 0:
         raise PainterlyError(f"--save-every must be non-negative, got {args.save_every}")
+    from .shipped import resolve_painting  # a bundled painting by name, as in `painterly transfer photo.jpg the-scream`
+
+    args.style = resolve_painting(args.style)
     cfg = _config_from_args(TransferConfig, args)
+    cfg = cfg.replace(extra_style=tuple(map(resolve_painting, cfg.extra_style)))
     if is_video(args.content):
         return _transfer_video(args, cfg)
     out = check_output_path(args.output)

@@ -139,3 +139,13 @@ def test_outputs_get_the_usual_permissions(tmp_path):
     finally:
         os.umask(umask)
     assert stat.S_IMODE((tmp_path / "o.png").stat().st_mode) == 0o644
+
+
+def test_damaged_exif_loads_the_pixels_as_stored(tmp_path):
+    """A PNG or WebP whose EXIF block is cut short (Pillow raises struct.error reading it): the pixels are intact,
+    so the picture loads, unturned (found by tests/test_fuzz.py)."""
+    for fmt in ("PNG", "WEBP"):
+        p = tmp_path / f"x.{fmt.lower()}"
+        Image.new("RGB", (3, 2), (200, 10, 10)).save(p, fmt, exif=b"II*\x00")
+        im = load_image(p)
+        assert im.size == (3, 2) and im.getpixel((0, 0))[0] > 150

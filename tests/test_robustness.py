@@ -225,3 +225,41 @@ def test_bad_environment_values_are_one_line(var, value, tmp_path, monkeypatch, 
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1 and var in err, err
     assert not (tmp_path / "o.png").exists()
+
+
+LONG = "x" * 256  # longer than a file name may be: Path.exists() itself raises
+HUGE = "2" + "0" * 308  # above any float
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["transfer", LONG + ".png", "{painting}", "-o", "{out}"], "File name too long"),
+    (["transfer", "{photo}", "{painting}", "-o", LONG + ".png"], "File name too long"),
+    (["apply", LONG, "{photo}", "-o", "{out}"], "File name too long"),
+    (["layers", "--weights", LONG], "File name too long"),
+    (["transfer", "{photo}", "{painting}", "-o", "{out}", "--iterations", HUGE], "--iterations must be at most"),
+    (["transfer", "{photo}", "{painting}", "-o", "{out}", "--seed", str(2**64)], "--seed must be at most"),
+    (["transfer", "{photo}", "{painting}", "-o", "{out}", "--seed", "-1"], "--seed must be at least 0"),
+    (["transfer", "{photo}", "{painting}", "-o", "{out}", "--style-scale", "1e300"], "--style-scale must be at most"),
+    (["transfer", "{photo}", "{painting}", "-o", "{out}", "--size", "16", "--iterations", "1"], "too small"),
+    (["apply", "starry-night", "{photo}", "-o", "{out}", "--size", HUGE], "--size must be between 1 and 65536"),
+    (["train", "{painting}", "--data", "{photos}", "-o", "{out}.pt", "--lr", "1e300"], "--lr must be at most"),
+    (["train-adain", "--content-data", "{photos}", "--style-data", "{photos}", "--width", "1e300"],
+     "--width must be at most"),
+    (["bench", "feedforward", "--size", HUGE], "--size must be between 16 and 65536"),
+    (["apply", "starry-night", "{broken}", "-o", "{tmp}/styled"], "none of the 2 images"),
+], ids=lambda v: " ".join(v)[:60] if isinstance(v, list) else None)
+def test_values_found_by_fuzzing_are_one_line(argv, says, tmp_path, capsys, monkeypatch):
+    """Each of these once escaped as a traceback (tests/test_fuzz.py found them): now one line, exit 1."""
+    monkeypatch.chdir(tmp_path)
+    photos, broken = tmp_path / "photos", tmp_path / "broken"
+    photos.mkdir()
+    broken.mkdir()
+    Image.new("RGB", (40, 40), (90, 120, 200)).save(photos / "p.png")
+    (broken / "a.png").write_text("no")
+    (broken / "b.jpg").write_bytes(b"\xff\xd8\xff")
+    fill = {"photo": str(PHOTO), "painting": str(PAINTING), "out": str(tmp_path / "o.png"), "photos": str(photos),
+            "broken": str(broken), "tmp": str(tmp_path)}
+    code = main([a.format(**fill) for a in argv] + ["-q"] * (argv[0] not in ("layers", "bench")))
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and says in err and "internal error" not in err, err
+    assert not (tmp_path / "o.png").exists() and not (tmp_path / "styled").exists()

@@ -58,13 +58,13 @@ def test_api_transfer(server, photo):
     assert np.abs(np.asarray(img, np.float32) - np.asarray(Image.open(photo), np.float32)).mean() > 10
 
 
-def test_api_burst_of_eight(server, photo):
+def test_api_burst_of_eight(server, photo, tmp_path):
     url, _ = server
     style = handle_file(str(paintings()[1][1]))
 
-    def call(_):
-        return Image.open(Client(url, verbose=False).predict(handle_file(str(photo)), style,
-                                                            api_name="/transfer")).size
+    def call(i):  # each client downloads into its own folder (gradio_client's shared cache races)
+        return Image.open(Client(url, verbose=False, download_files=tmp_path / str(i)).predict(
+            handle_file(str(photo)), style, api_name="/transfer")).size
 
     with ThreadPoolExecutor(8) as pool:
         sizes = list(pool.map(call, range(8)))

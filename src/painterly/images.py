@@ -60,16 +60,20 @@ def load_image(src: ImageLike, what: str = "image") -> Image.Image:
     if isinstance(src, Image.Image):
         return _to_rgb(ImageOps.exif_transpose(src))
     path = Path(src)
-    if not path.exists():
-        raise PainterlyError(f"{what} '{path}' does not exist")
-    if path.is_dir():
-        raise PainterlyError(f"{what} '{path}' is a directory, not an image file")
-    if path.stat().st_size == 0:
-        raise PainterlyError(f"{what} '{path}' is an empty file")
+    try:
+        if not path.exists():
+            raise PainterlyError(f"{what} '{path}' does not exist")
+        if path.is_dir():
+            raise PainterlyError(f"{what} '{path}' is a directory, not an image file")
+        if path.stat().st_size == 0:
+            raise PainterlyError(f"{what} '{path}' is an empty file")
+    except OSError as e:  # a name too long, a folder we may not enter, ...
+        raise PainterlyError(f"{what} '{path}' cannot be read ({e.strerror or e})") from None
     limit = max_pixels()
     pil_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, limit  # Pillow warns above, fails above 2x
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # Pillow's "Corrupt EXIF data" and the like
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as img:
                 w, h = img.size
@@ -79,7 +83,11 @@ def load_image(src: ImageLike, what: str = "image") -> Image.Image:
                         " (set PAINTERLY_MAX_PIXELS to allow it)")
                 img.seek(0)  # first frame of animations
                 img.load()
-                out = _to_rgb(ImageOps.exif_transpose(img))
+                try:
+                    upright = ImageOps.exif_transpose(img)
+                except Exception:  # noqa: BLE001 - damaged EXIF: the pixels are fine, shown as stored
+                    upright = img
+                out = _to_rgb(upright)
     except PainterlyError:
         raise
     except UnidentifiedImageError:
@@ -87,8 +95,11 @@ def load_image(src: ImageLike, what: str = "image") -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise PainterlyError(f"{what} '{path}' is above the limit of {limit:,} pixels ({e}; "
                              "set PAINTERLY_MAX_PIXELS to allow it)") from None
-    except (OSError, SyntaxError, ValueError) as e:
-        raise PainterlyError(f"{what} '{path}' is corrupt or truncated ({e})") from None
+    except MemoryError:
+        raise
+    except Exception as e:  # noqa: BLE001 - OSError, SyntaxError, struct.error, ...: the decoder gave up
+        detail = str(e).splitlines()[0][:160] if str(e).strip() else type(e).__name__
+        raise PainterlyError(f"{what} '{path}' is corrupt or truncated ({detail})") from None
     finally:
         Image.MAX_IMAGE_PIXELS = pil_limit
     return out

@@ -1,0 +1,64 @@
+"""How good is the size painterly names when it runs out of memory?
+
+For each command and address-space cap (``ulimit -v``, so the allocator really fails): run at a size that cannot
+fit, read the ``try --size N (should fit)`` of the one-line error, run at N (it must succeed), then bisect the
+largest size that does fit under the same cap.  Prints suggested / largest: 1.0 would be perfect, above 1.0 a
+suggestion that fails, below it the margin left.
+
+    python benchmarks/oom_hint.py [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PHOTO, PAINTING = ROOT / "examples" / "chelsea.jpg", ROOT / "examples" / "starry_night.jpg"
+
+
+def run(argv: list[str], cap_gb: float, size: int, out: Path) -> tuple[bool, str, float]:
+    cap = int(cap_gb * 2**30)
+    t = time.perf_counter()
+    r = subprocess.run([sys.executable, "-m", "painterly", *argv, "-o", str(out), "--size", str(size), "-q"],
+                       capture_output=True, text=True,
+                       preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (cap, cap)))
+    return r.returncode == 0, r.stderr.strip(), time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="apply only, one cap")
+    args = ap.parse_args()
+    cases = [("apply starry-night", ["apply", "starry-night", str(PHOTO)], 2.5, 8000),
+             ("apply starry-night", ["apply", "starry-night", str(PHOTO)], 4.0, 12000)]
+    if not args.quick:
+        cases.append(("adain", ["adain", str(PHOTO), str(PAINTING)], 3.0, 4000))
+    print(f"{time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, python {platform.python_version()}")
+    print(f"{'command':<20} {'cap':>6} {'asked':>6} {'suggested':>9} {'fits?':>6} {'largest':>8} {'ratio':>6}  hint time")
+    with tempfile.TemporaryDirectory() as d:
+        out = Path(d) / "o.png"
+        for name, argv, cap, too_big in cases:
+            ok, err, secs = run(argv, cap, too_big, out)
+            m = re.search(r"try --size (\d+) \(should fit\)", err)
+            if ok or not m:
+                print(f"{name:<20} {cap:>5}G {too_big:>6}  no hint: {err[-160:]}")
+                continue
+            hint = int(m.group(1))
+            fits, _, _ = run(argv, cap, hint, out)
+            lo, hi = (hint, too_big) if fits else (64, hint)  # bisect the largest side that fits, to ~1 %
+            while hi - lo > max(16, lo // 100):
+                mid = (lo + hi) // 2
+                lo, hi = (mid, hi) if run(argv, cap, mid, out)[0] else (lo, mid)
+            print(f"{name:<20} {cap:>5}G {too_big:>6} {hint:>9} {'yes' if fits else 'NO':>6} {lo:>8} "
+                  f"{hint / lo:>6.2f}  {secs:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

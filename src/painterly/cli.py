@@ -14,7 +14,7 @@ from . import __version__
 from .config import (MAX_SIDE, AdainConfig, AdainTrainConfig, ServeConfig, TrainConfig, TransferConfig,
                      make_config)
 from .experiments import ExperimentConfig
-from .errors import DivergedError, PainterlyError
+from .errors import DivergedError, PainterlyError, shown
 from .images import check_output_path, load_image, save_image
 from .memory import is_out_of_memory
 from .video import is_video
@@ -291,8 +291,7 @@ def _transfer_video(args: argparse.Namespace, cfg: TransferConfig) -> int:
 
 def _check_side(value: int, flag: str, least: int) -> None:
     if not least <= value <= MAX_SIDE:
-        shown = str(value) if len(str(value)) <= 24 else f"{str(value)[:12]}... ({len(str(value))} digits)"
-        raise PainterlyError(f"{flag} must be between {least} and {MAX_SIDE}, got {shown}")
+        raise PainterlyError(f"{flag} must be between {least} and {MAX_SIDE}, got {shown(value)}")
 
 
 def _close(bar: Any) -> None:

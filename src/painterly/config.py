@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from .errors import PainterlyError, suggest
+from .errors import PainterlyError, shown, suggest
 
 
 #: The largest value any numeric option takes (a float32 can hold it); options set a smaller ``max`` where sensible.
@@ -118,14 +118,13 @@ def validate(cfg: Any) -> None:
                 raise PainterlyError(f"{flag} must be a number, got {v!r}")
             if isinstance(v, float) and not math.isfinite(v):
                 raise PainterlyError(f"{flag} must be finite, got {v}")
-            shown = str(v) if len(str(v)) <= 24 else f"{str(v)[:12]}... ({len(str(v))} digits)"
             if lo is not None and v < lo:
-                raise PainterlyError(f"{flag} must be at least {lo}, got {shown}")
+                raise PainterlyError(f"{flag} must be at least {lo}, got {shown(v)}")
             if gt is not None and not v > gt:
-                raise PainterlyError(f"{flag} must be greater than {gt}, got {shown}")
+                raise PainterlyError(f"{flag} must be greater than {gt}, got {shown(v)}")
             if v > hi:
-                raise PainterlyError(f"{flag} must be at most {hi:g}, got {shown}" if isinstance(hi, float)
-                                     else f"{flag} must be at most {hi}, got {shown}")
+                raise PainterlyError(f"{flag} must be at most {hi:g}, got {shown(v)}" if isinstance(hi, float)
+                                     else f"{flag} must be at most {hi}, got {shown(v)}")
         choices = f.metadata.get("choices")
         if choices is not None and v is not None:
             names = choices() if callable(choices) else choices

@@ -29,8 +29,8 @@ def max_pixels() -> int:
     if not env:
         return MAX_PIXELS
     try:
-        value = int(float(env)) if env.lower() not in ("nan", "inf", "-inf") else 0
-    except ValueError:
+        value = int(float(env))
+    except (ValueError, OverflowError):  # not a number, nan, inf
         value = 0
     if value < 1:
         raise PainterlyError(f"PAINTERLY_MAX_PIXELS must be a positive number of pixels, got '{env[:40]}'")

@@ -63,6 +63,8 @@ def for_distribution(ckpt: dict[str, Any], half: bool = True) -> dict[str, Any]:
     ck = {k: v for k, v in ckpt.items() if k not in ("optimizer", "format", "painterly_version")}
     if half:
         ck["state_dict"] = {k: v.half() if v.is_floating_point() else v for k, v in ck["state_dict"].items()}
+        if "history" in ck:  # the training loss curve: a plot's worth of precision
+            ck["history"] = {k: v.half() for k, v in ck["history"].items()}
     return ck
 
 

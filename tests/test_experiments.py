@@ -72,3 +72,37 @@ def test_backbone_study_uses_weights_for(capsys, tmp_path, small_pair):
     rows = list(csv.DictReader(open(tmp_path / "e" / "backbone" / "results.csv")))
     assert [r["value"] for r in rows] == ["vgg19", "vgg16"]
     assert '"weights_for"' in (tmp_path / "e" / "backbone" / "settings.json").read_text()
+
+
+def test_a_diverging_setting_is_a_row_not_a_crash(capsys, tmp_path, small_pair):
+    c, s = small_pair
+    code = main(["experiment", "--content", str(c), "--style", str(s), "--vary", "lr=1,1e20",
+                 "--size", "32", "--iterations", "4", "--scales", "none", "--out", str(tmp_path / "e"), "-q"])
+    assert code == 0, capsys.readouterr().err
+    table = (tmp_path / "e" / "lr" / "results.md").read_text()
+    assert "| completed |" in table and "| diverged |" in table
+
+
+def test_ctrl_c_keeps_the_finished_runs(tmp_path, small_pair):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    c, s = small_pair
+    out = tmp_path / "e"
+    proc = subprocess.Popen([sys.executable, "-m", "painterly", "experiment", "--content", str(c), "--style", str(s),
+                             "--vary", "iterations=2,100000", "--size", "32", "--scales", "none", "--out", str(out),
+                             "-q"], stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    first = out / "iterations" / "images"
+    deadline = time.time() + 120
+    while not list(first.glob("*__2.png")) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(3.0)  # its scores computed, well into the long run
+    proc.send_signal(signal.SIGINT)
+    err = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert f"the finished runs are in {out / 'iterations'}/results.md" in err
+    rows = (out / "iterations" / "results.md").read_text().strip().splitlines()[2:]
+    assert len(rows) == 1 and "| 2 |" in rows[0]

@@ -2,6 +2,7 @@
 transfer, apply, adain, train and experiment, as the photo and as the painting.  Each: exit 1, one line on stderr
 naming the file, no traceback, no output left behind."""
 import io
+import re
 import struct
 import zlib
 from pathlib import Path
@@ -263,3 +264,15 @@ def test_values_found_by_fuzzing_are_one_line(argv, says, tmp_path, capsys, monk
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1 and says in err and "internal error" not in err, err
     assert not (tmp_path / "o.png").exists() and not (tmp_path / "styled").exists()
+
+
+def test_a_huge_learning_rate_stops_with_the_last_finite_picture(tmp_path, capsys):
+    out = tmp_path / "o.png"
+    code = main(["transfer", str(PHOTO), str(PAINTING), "-o", str(out), "--size", "32", "--iterations", "10",
+                 "--scales", "none", "--lr", "1e20", "-q"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert re.search(r"optimisation diverged at step \d+ .*; saved the last finite picture \(step \d+\) to "
+                     + re.escape(str(out)), err)
+    pixels = np.asarray(Image.open(out), np.float32)
+    assert pixels.shape == (21, 32, 3) and pixels.std() > 1  # a picture, the one before it blew up

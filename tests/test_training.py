@@ -190,5 +190,6 @@ def test_divergence_stops_with_a_message_and_keeps_the_last_checkpoint(tmp_path,
     assert main(argv + ["--steps", "10", "--resume", "--lr", "1e12"]) == 1  # a learning rate that blows up
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
-    assert re.search(r"training diverged at step [56] \(loss (nan|inf)\); the checkpoint of step 4 at .*m.pt is kept", err)
+    assert re.search(r"training diverged at step [56] \(loss (nan|inf)\); the checkpoint of step 4 at .*m.pt is kept",
+                     err)
     assert model.read_bytes() == before and load_checkpoint(model)["step"] == 4

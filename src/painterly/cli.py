@@ -300,7 +300,7 @@ def _close(bar: Any) -> None:
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
-    from .experiments import run_experiment
+    from .experiments import ExperimentInterrupted, run_experiment
 
     exp = _config_from_args(ExperimentConfig, args)
     base = _config_from_args(TransferConfig, args, exclude=EXPERIMENT_EXCLUDES)
@@ -320,6 +320,11 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
     try:
         out = run_experiment(exp, base, progress)
+    except ExperimentInterrupted as e:
+        _close(state["bar"])
+        print("painterly: interrupted; " + (f"the finished runs are in {e.folder}/results.md" if e.folder
+                                            else "no run had finished"), file=sys.stderr)
+        return EXIT_INTERRUPTED
     finally:
         _close(state["bar"])
     print(f"painterly: wrote the studies to {out}/", file=sys.stderr)

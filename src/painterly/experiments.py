@@ -14,8 +14,8 @@ from typing import Any, Callable, Optional, Sequence
 from PIL import Image, ImageDraw
 
 from .config import TransferConfig, opt
-from .errors import PainterlyError, suggest
-from .images import load_image, resize_long_side, save_image
+from .errors import DivergedError, PainterlyError, suggest
+from .images import atomic_write, load_image, resize_long_side, save_image
 from .metrics import distances, mse, ssim
 from .optimize import Iterate, StyleTransfer
 
@@ -135,25 +135,34 @@ def run_experiment(cfg: ExperimentConfig, base: TransferConfig, progress: Option
         rows, curves = [], {}
         folder = out / study.name
         (folder / "images").mkdir(parents=True, exist_ok=True)
-        for c, s in pairs:
-            for value in study.values:
-                changes: dict[str, Any] = {study.option: value}
-                if study.option == "backbone":
-                    changes["weights"] = weights_for.get(str(value))
-                run_cfg = base.replace(**changes)
-                label = f"{study.name}={value} {Path(c).stem}+{Path(s).stem}"
-                note(label, None)
-                res = StyleTransfer(run_cfg).run(c, s, callback=lambda it, lb=label: note(lb, it))
-                img = folder / "images" / f"{Path(c).stem}__{Path(s).stem}__{value}.png"
-                save_image(res.image, img)
-                row: dict[str, Any] = {"study": study.name, "value": value, "content": Path(c).name,
-                                       "style": Path(s).name, "seconds": round(res.seconds, 2), "steps": res.steps,
-                                       "s_per_step": round(res.seconds / max(1, res.steps), 4)}
-                row.update({f"final_{k}_loss": round(v, 5) for k, v in res.terms.items()})
-                _quality(row, img, c, s, _reference(cfg, c, s))
-                rows.append(row)
-                curves[(c, s, value)] = [h["total"] for h in res.history], [h["content"] for h in res.history], \
-                    [h["style"] for h in res.history]
+        try:
+            for c, s in pairs:
+                for value in study.values:
+                    changes: dict[str, Any] = {study.option: value}
+                    if study.option == "backbone":
+                        changes["weights"] = weights_for.get(str(value))
+                    run_cfg = base.replace(**changes)
+                    label = f"{study.name}={value} {Path(c).stem}+{Path(s).stem}"
+                    note(label, None)
+                    try:
+                        res = StyleTransfer(run_cfg).run(c, s, callback=lambda it, lb=label: note(lb, it))
+                    except DivergedError as e:  # a setting that blows up is a result too: its last finite picture
+                        res = getattr(e, "result", None)
+                        if res is None or not res.steps:
+                            raise
+                    img = folder / "images" / f"{Path(c).stem}__{Path(s).stem}__{value}.png"
+                    save_image(res.image, img)
+                    row: dict[str, Any] = {"study": study.name, "value": value, "content": Path(c).name,
+                                           "style": Path(s).name, "seconds": round(res.seconds, 2), "steps": res.steps,
+                                           "s_per_step": round(res.seconds / max(1, res.steps), 4),
+                                           "stopped": res.stopped}
+                    row.update({f"final_{k}_loss": round(v, 5) for k, v in res.terms.items()})
+                    _quality(row, img, c, s, _reference(cfg, c, s))
+                    rows.append(row)
+                    curves[(c, s, value)] = [h["total"] for h in res.history], [h["content"] for h in res.history], \
+                        [h["style"] for h in res.history]
+        except KeyboardInterrupt:  # the finished runs' table, then stop
+            raise _interrupted(folder, rows) from None
         _write_tables(folder, rows)
         _plot_curves(folder, study, pairs, curves)
         _plot_summary(folder, study, rows)
@@ -164,49 +173,70 @@ def run_experiment(cfg: ExperimentConfig, base: TransferConfig, progress: Option
         folder = out / "iterations"
         (folder / "images").mkdir(parents=True, exist_ok=True)
         rows = []
-        for c, s in pairs:
-            run_cfg = base.replace(iterations=sweep[-1], scales="none")
-            snaps: dict[int, tuple[Image.Image, float]] = {}
-            label = f"iterations {Path(c).stem}+{Path(s).stem}"
+        try:
+            for c, s in pairs:
+                run_cfg = base.replace(iterations=sweep[-1], scales="none")
+                snaps: dict[int, tuple[Image.Image, float]] = {}
+                label = f"iterations {Path(c).stem}+{Path(s).stem}"
 
-            def grab(it: Iterate, lb: str = label) -> None:
-                note(lb, it)
-                if it.step in sweep:
-                    snaps[it.step] = (it.pil(), it.elapsed)
+                def grab(it: Iterate, lb: str = label) -> None:
+                    note(lb, it)
+                    if it.step in sweep:
+                        snaps[it.step] = (it.pil(), it.elapsed)
 
-            note(label, None)
-            StyleTransfer(run_cfg).run(c, s, callback=grab)
-            final = folder / "images" / f"{Path(c).stem}__{Path(s).stem}__{sweep[-1]}.png"
-            for n, (im, secs) in sorted(snaps.items()):
-                img = folder / "images" / f"{Path(c).stem}__{Path(s).stem}__{n}.png"
-                save_image(im, img)
-            for n, (im, secs) in sorted(snaps.items()):
-                img = folder / "images" / f"{Path(c).stem}__{Path(s).stem}__{n}.png"
-                row = {"study": "iterations", "value": n, "content": Path(c).name, "style": Path(s).name,
-                       "seconds": round(secs, 2)}
-                _quality(row, img, c, s, _reference(cfg, c, s))
-                row["mse_vs_final"] = round(mse(img, final), 3)
-                row["ssim_vs_final"] = round(ssim(img, final), 4)
-                rows.append(row)
+                note(label, None)
+                StyleTransfer(run_cfg).run(c, s, callback=grab)
+                final = folder / "images" / f"{Path(c).stem}__{Path(s).stem}__{sweep[-1]}.png"
+                for n, (im, secs) in sorted(snaps.items()):
+                    img = folder / "images" / f"{Path(c).stem}__{Path(s).stem}__{n}.png"
+                    save_image(im, img)
+                for n, (im, secs) in sorted(snaps.items()):
+                    img = folder / "images" / f"{Path(c).stem}__{Path(s).stem}__{n}.png"
+                    row = {"study": "iterations", "value": n, "content": Path(c).name, "style": Path(s).name,
+                           "seconds": round(secs, 2)}
+                    _quality(row, img, c, s, _reference(cfg, c, s))
+                    row["mse_vs_final"] = round(mse(img, final), 3)
+                    row["ssim_vs_final"] = round(ssim(img, final), 4)
+                    rows.append(row)
+        except KeyboardInterrupt:
+            raise _interrupted(folder, rows) from None
         _write_tables(folder, rows)
         _plot_sweep(folder, pairs, rows)
         _contact_sheet(folder / "contact_sheet.jpg", pairs, [str(n) for n in sweep],
                        lambda c, s, v: folder / "images" / f"{Path(c).stem}__{Path(s).stem}__{v}.png")
     settings = json.dumps({"experiment": dataclasses.asdict(cfg), "transfer": dataclasses.asdict(base)}, indent=2)
     for name in [s.name for s in studies] + (["iterations"] if sweep else []):
-        (out / name / "settings.json").write_text(settings)
+        atomic_write(out / name / "settings.json", lambda tmp: Path(tmp).write_text(settings))
     return out
+
+
+class ExperimentInterrupted(KeyboardInterrupt):
+    """Ctrl-C / SIGTERM during an experiment; ``.folder`` holds the table of the runs finished (None if none)."""
+
+    def __init__(self, folder: Optional[Path]) -> None:
+        super().__init__("interrupted")
+        self.folder = folder
+
+
+def _interrupted(folder: Path, rows: list[dict[str, Any]]) -> ExperimentInterrupted:
+    if rows:
+        _write_tables(folder, rows)
+    return ExperimentInterrupted(folder if rows else None)
 
 
 def _write_tables(folder: Path, rows: list[dict[str, Any]]) -> None:
     keys = list(dict.fromkeys(k for r in rows for k in r))
-    with open(folder / "results.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=keys)
-        w.writeheader()
-        w.writerows(rows)
+
+    def csv_file(tmp: str) -> None:
+        with open(tmp, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=keys)
+            w.writeheader()
+            w.writerows(rows)
+
     lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
     lines += ["| " + " | ".join(str(r.get(k, "")) for k in keys) + " |" for r in rows]
-    (folder / "results.md").write_text("\n".join(lines) + "\n")
+    atomic_write(folder / "results.csv", csv_file)
+    atomic_write(folder / "results.md", lambda tmp: Path(tmp).write_text("\n".join(lines) + "\n"))
 
 
 def _plt():

@@ -351,9 +351,10 @@ class StyleTransfer:
                     values = {k: float(v.detach()) for k, v in terms.items()}
                     values["total"] = float(loss.detach())
                     if not all(math.isfinite(v) for v in values.values()) or not torch.isfinite(x).all():
-                        raise DivergedError(
-                            f"optimisation diverged at step {step} (loss {values['total']}); "
-                            "try a smaller --lr or lower loss weights")
+                        what = (f"loss {values['total']}" if not math.isfinite(values["total"])
+                                else "the picture's values overflowed")
+                        raise DivergedError(f"optimisation diverged at step {step} ({what}); "
+                                            "try a smaller --lr or lower loss weights")
                     with torch.no_grad():
                         x.clamp_(0.0, 1.0)
                         state["last_good"].copy_(x)

@@ -473,9 +473,15 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainIterate
     seen = 0
     c_batches, s_batches = iter(content), iter(style)
     decoder.train()
+    def probe(side: int) -> int:  # one step's forward and backward at crops of ``side``, for oom_guard's hint
+        x = torch.rand(cfg.batch_size, 3, side, side, device=device)
+        sum(loss(x, x).values()).backward()
+        opt.zero_grad(set_to_none=True)
+        return cfg.batch_size * side * side
+
     with held_interrupts() as interrupted, oom_guard(
             f"training on {cfg.batch_size} crops of {cfg.image_size}x{cfg.image_size}", cfg.image_size, device,
-            "--image-size"):
+            "--image-size", probe):
         try:
             while step < cfg.steps:
                 if interrupted():  # held until the last step was finished

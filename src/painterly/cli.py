@@ -14,7 +14,7 @@ from . import __version__
 from .config import (MAX_SIDE, AdainConfig, AdainTrainConfig, ServeConfig, TrainConfig, TransferConfig,
                      make_config)
 from .experiments import ExperimentConfig
-from .errors import DivergedError, PainterlyError, shown
+from .errors import DivergedError, PainterlyError, shown, too_small_for_network
 from .images import check_output_path, load_image, save_image
 from .memory import is_out_of_memory
 from .video import is_video
@@ -651,7 +651,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if is_out_of_memory(e):
             print("painterly: error: out of memory; try a smaller --size", file=sys.stderr)
             return EXIT_ERROR
-        if "too small" in str(e) or "greater than actual input size" in str(e):  # pooling below 1 pixel
+        if too_small_for_network(e):  # pooling below 1 pixel
             print("painterly: error: the picture is too small for the network's poolings; use a larger --size "
                   "(or --image-size, --style-scale)", file=sys.stderr)
             return EXIT_ERROR

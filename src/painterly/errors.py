@@ -23,3 +23,10 @@ def shown(value: object) -> str:
     """A value for an error message, a 300-digit number shortened."""
     text = str(value)
     return text if len(text) <= 24 else f"{text[:12]}... ({len(text)} characters)"
+
+
+def too_small_for_network(exc: BaseException) -> bool:
+    """True for torch's complaint that a picture shrank below one pixel in a network's poolings."""
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and ("Output size is too small" in text
+                                              or "greater than actual input size" in text)

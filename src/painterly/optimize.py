@@ -22,7 +22,7 @@ from .backbones import Backbone, create_backbone
 from .backbones.vgg import VGG, filter_means, normalize_filters, shipped_filter_means
 from .color import gray3, luminance, match_colors, match_luminance, recombine
 from .config import TransferConfig, make_config
-from .errors import DivergedError, PainterlyError
+from .errors import DivergedError, PainterlyError, too_small_for_network
 from .lbfgs import LBFGS
 from .images import (ImageLike, atomic_write, load_image, resize_long_side, save_image, scaled_size, to_pil,
                      to_tensor)
@@ -372,9 +372,13 @@ class StyleTransfer:
             e.result = result("diverged")  # type: ignore[attr-defined]
             raise
         except (RuntimeError, MemoryError) as e:
+            side = state.get("side", cfg.size)
+            if too_small_for_network(e):
+                w, h = scaled_size(content_src.size, side)
+                raise PainterlyError(f"a {w}x{h} picture (or its painting at --style-scale {cfg.style_scale}) is too "
+                                     f"small for {cfg.backbone}'s poolings; use a larger --size") from None
             if not is_out_of_memory(e):
                 raise
-            side = state.get("side", cfg.size)
             w, h = scaled_size(content_src.size, side)
             fit = side_that_fits(e, side, dev, base)
             fit = fit and int(fit * cfg.size / side) // 8 * 8  # --size is the finest scale's side

@@ -166,6 +166,16 @@ def held_interrupts() -> Iterator[Callable[[], bool]]:
             signal.signal(sig, handler)
 
 
+@contextmanager
+def training_guard(batch: int, size: int, device: torch.device,
+                   probe: Callable[[int], int]) -> Iterator[Callable[[], bool]]:
+    """The training loop's surroundings: signals held until a step is finished (:func:`held_interrupts`, yields
+    its "did one arrive?") and out of memory as one line naming an --image-size that fits (``probe``)."""
+    with held_interrupts() as interrupted, oom_guard(f"training on {batch} crops of {size}x{size}", size, device,
+                                                     "--image-size", probe):
+        yield interrupted
+
+
 def _diverged(step: int, loss: float, lr: float, out: Path, saved: Optional[int]) -> PainterlyError:
     kept = f"the checkpoint of step {saved} at {out} is kept" if saved else "no checkpoint was saved yet"
     return PainterlyError(f"training diverged at step {step} (loss {loss}); {kept}; try a smaller --lr (now {lr})")
@@ -254,6 +264,7 @@ def train(cfg: TrainConfig, callback: Optional[Callable[[TrainIterate], None]] =
     seen = 0
     batches = iter(loader)
     net.train()
+
     def probe(side: int) -> int:  # one step's forward and backward at crops of ``side``, for oom_guard's hint
         x = torch.rand(cfg.batch_size, 3, side, side, device=device).contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
@@ -262,9 +273,7 @@ def train(cfg: TrainConfig, callback: Optional[Callable[[TrainIterate], None]] =
         opt.zero_grad(set_to_none=True)
         return cfg.batch_size * side * side
 
-    with held_interrupts() as interrupted, oom_guard(
-            f"training on {cfg.batch_size} crops of {cfg.image_size}x{cfg.image_size}", cfg.image_size, device,
-            "--image-size", probe):
+    with training_guard(cfg.batch_size, cfg.image_size, device, probe) as interrupted:
         try:
             while step < cfg.steps:
                 if interrupted():  # held until the last step was finished
@@ -473,15 +482,14 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainIterate
     seen = 0
     c_batches, s_batches = iter(content), iter(style)
     decoder.train()
+
     def probe(side: int) -> int:  # one step's forward and backward at crops of ``side``, for oom_guard's hint
         x = torch.rand(cfg.batch_size, 3, side, side, device=device)
         sum(loss(x, x).values()).backward()
         opt.zero_grad(set_to_none=True)
         return cfg.batch_size * side * side
 
-    with held_interrupts() as interrupted, oom_guard(
-            f"training on {cfg.batch_size} crops of {cfg.image_size}x{cfg.image_size}", cfg.image_size, device,
-            "--image-size", probe):
+    with training_guard(cfg.batch_size, cfg.image_size, device, probe) as interrupted:
         try:
             while step < cfg.steps:
                 if interrupted():  # held until the last step was finished

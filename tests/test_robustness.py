@@ -74,6 +74,24 @@ def test_bad_image_through_every_command(case, tmp_path, capsys):
         assert bad.name in err, (name, err)
         assert not out.exists() and not out.with_suffix(".pt").exists(), name
         assert not (tmp_path / "exp" / "optimizer").exists(), name
+    # train-adain reads folders of paintings: one holding only the bad file is refused, naming the folder
+    paintings = tmp_path / "paintings"
+    paintings.mkdir()
+    if bad.exists():
+        bad.rename(paintings / bad.name)
+    code = main(["train-adain", "--content-data", str(tmp_path / "photos"), "--style-data", str(paintings), "-o",
+                 str(out.with_suffix(".pt")), "--steps", "1", "-q"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "paintings" in err and not out.with_suffix(".pt").exists(), err
+    # the web page's uploads: the same one-line messages, the file named by its base name only
+    from painterly import PainterlyError
+    from painterly.config import ServeConfig
+    from painterly.web import Painter
+
+    target = paintings / bad.name if (paintings / bad.name).exists() else bad
+    with pytest.raises(PainterlyError) as e:
+        Painter(ServeConfig()).image(str(target), "photo")
+    assert "\n" not in str(e.value) and (bad.name in str(e.value) or "limit" in str(e.value)), str(e.value)
 
 
 def _odd_corpus(root: Path) -> dict[str, tuple[Path, tuple[int, int]]]:

@@ -106,6 +106,10 @@ def test_interrupt_returns_picture_so_far(small_pair):
     with pytest.raises(Interrupted) as e:
         StyleTransfer(size=32, iterations=10).run(c, s, callback=stop)
     assert e.value.result.steps == 2 and e.value.result.stopped == "interrupted"
+    # stopped while still at a coarser scale: the picture so far comes at the size asked for
+    with pytest.raises(Interrupted) as e:
+        StyleTransfer(size=128, iterations=10, scales="64:10").run(c, s, callback=stop)
+    assert e.value.result.steps == 2 and e.value.result.image.size == (128, 85)
 
 
 def test_config_defaults_are_paper_defaults():

@@ -353,9 +353,11 @@ def cmd_bench_transfer(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from .shipped import resolve_painting
     from .training import train
 
     cfg = _config_from_args(TrainConfig, args)
+    cfg = cfg.replace(style=resolve_painting(cfg.style))  # a file or a bundled painting's name
     if not cfg.data:
         raise PainterlyError("--data DIR is required (a folder of training photos)")
     check_output_path(cfg.output, (".pt", ".pth"))

@@ -292,6 +292,9 @@ class StyleTransfer:
             img = state["last_good"]
             if cfg.preserve_color and cfg.color_mode == "luminance":
                 img = recombine(img, state["photo"])
+            w, h = scaled_size(content_src.size, cfg.size)
+            if tuple(img.shape[-2:]) != (h, w):  # stopped at a coarser scale: the picture so far, at --size
+                img = torch.nn.functional.interpolate(img, size=(h, w), mode="bicubic", align_corners=False).clamp(0, 1)
             return TransferResult(to_pil(img), cfg, dict(history[-1]) if history else {}, history,
                                   time.perf_counter() - t0, len(history), stopped, inputs,
                                   {"device": str(dev), "dtype": str(self.dtype).replace("torch.", ""),

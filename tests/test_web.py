@@ -235,3 +235,12 @@ def test_serve_command_starts_and_stops(tmp_path):
     assert proc.returncode in (0, 130) and "Traceback" not in err, err
     r = subprocess.run([sys.executable, "-m", "painterly", "serve", "--port", "0"], capture_output=True, text=True)
     assert r.returncode == 1 and "--port" in r.stderr and r.stderr.count("\n") == 1
+    import socket
+    with socket.socket() as taken:  # a port in use, a port out of range, a host that does not resolve
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = str(taken.getsockname()[1])
+        for argv, says in ((["--port", busy], f"cannot serve on 127.0.0.1:{busy}"), (["--port", "99999"], "--port"),
+                           (["--host", "no-such-host.invalid"], "cannot serve on host 'no-such-host.invalid'")):
+            r = subprocess.run([sys.executable, "-m", "painterly", "serve", *argv], capture_output=True, text=True)
+            assert r.returncode == 1 and r.stderr.count("\n") == 1 and says in r.stderr, r.stderr

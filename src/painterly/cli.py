@@ -541,9 +541,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .web import serve
+    from .web import check_address, serve
 
     cfg = _config_from_args(ServeConfig, args)
+    check_address(cfg.host, cfg.port)
     print(f"painterly: serving on http://{cfg.host}:{cfg.port}/ (Ctrl-C stops)", file=sys.stderr)
     serve(cfg)
     return EXIT_OK

@@ -278,7 +278,7 @@ class ServeConfig:
     """Options of ``painterly serve``."""
 
     host: str = opt("127.0.0.1", "address to bind (0.0.0.0 exposes the page to your network)")
-    port: int = opt(7860, "port", min=1)
+    port: int = opt(7860, "port", min=1, max=65535)
     concurrency: int = opt(1, "pictures painted at the same time (more waits in the queue); 1 suits a small CPU",
                            min=1)
     queue_size: int = opt(32, "requests that may wait in the queue before new ones are refused", min=1)

@@ -303,9 +303,25 @@ def build_app(cfg: Optional[ServeConfig] = None) -> Any:
     return app
 
 
+def check_address(host: str, port: int) -> None:
+    """One-line errors, before anything starts, for a host that does not resolve or a port already taken."""
+    import socket
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as e:
+        raise PainterlyError(f"cannot serve on host '{host}': {getattr(e, 'strerror', None) or e}") from None
+    with socket.socket(family, kind, proto) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: a port in TIME_WAIT is free
+        try:
+            s.bind(addr)
+        except OSError as e:
+            raise PainterlyError(f"cannot serve on {host}:{port}: {e.strerror or e} (choose another --port)") from None
+
+
 def serve(cfg: Optional[ServeConfig] = None, block: bool = True) -> Any:
     """Start the page; returns the app (with ``block=False``, running in the background)."""
     cfg = cfg or ServeConfig()
+    check_address(cfg.host, cfg.port)
     app = build_app(cfg)
     app.launch(server_name=cfg.host, server_port=cfg.port, max_file_size=cfg.max_bytes, show_error=True,
                prevent_thread_lock=not block, quiet=not block, footer_links=["api"],

@@ -294,3 +294,17 @@ def test_a_huge_learning_rate_stops_with_the_last_finite_picture(tmp_path, capsy
                      + re.escape(str(out)), err)
     pixels = np.asarray(Image.open(out), np.float32)
     assert pixels.shape == (21, 32, 3) and pixels.std() > 1  # a picture, the one before it blew up
+
+
+def test_webcam_sources_that_are_not_cameras_are_one_line(tmp_path):
+    """A missing file, a broken "video" and a camera index with no camera: one line each, no FFmpeg chatter."""
+    import subprocess
+    import sys
+
+    junk = tmp_path / "junk.mp4"
+    junk.write_text("not a video")
+    for source, says in ((tmp_path / "missing.mp4", "not found"), (junk, "not a video OpenCV can read"),
+                         ("57", "cannot open camera 57")):
+        r = subprocess.run([sys.executable, "-m", "painterly", "webcam", "starry-night", "--camera", str(source),
+                            "--headless", "--frames", "1"], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 1 and r.stderr.count("\n") == 1 and says in r.stderr, r.stderr

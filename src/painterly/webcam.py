@@ -37,6 +37,8 @@ class WebcamStats:
 
 
 def _cv2():
+    # FFmpeg inside OpenCV logs its own complaints ("moov atom not found") to stderr; painterly says it in one line
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     try:
         import cv2
     except ImportError as e:
@@ -94,8 +96,9 @@ def open_source(source: Union[int, str]):
     finally:
         cv2.utils.logging.setLogLevel(level)
     if not cap.isOpened():
-        what = f"camera {src}" if isinstance(src, int) else f"video '{src}'"
-        raise PainterlyError(f"cannot open {what} (no camera there, or it is in use)")
+        if isinstance(src, int):
+            raise PainterlyError(f"cannot open camera {src} (no camera there, or it is in use)")
+        raise PainterlyError(f"cannot open video '{src}' (not a video OpenCV can read)")
     return cap, isinstance(src, int)
 
 

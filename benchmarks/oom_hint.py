@@ -51,13 +51,14 @@ def main() -> None:
                 print(f"{name:<20} {cap:>5}G {too_big:>6}  no hint: {err[-160:]}")
                 continue
             hint = int(m.group(1))
+            path = "up front" if "needs more memory" in err else "after failure"
             fits, _, _ = run(argv, cap, hint, out)
             lo, hi = (hint, too_big) if fits else (64, hint)  # bisect the largest side that fits, to ~1 %
             while hi - lo > max(16, lo // 100):
                 mid = (lo + hi) // 2
                 lo, hi = (mid, hi) if run(argv, cap, mid, out)[0] else (lo, mid)
             print(f"{name:<20} {cap:>5}G {too_big:>6} {hint:>9} {'yes' if fits else 'NO':>6} {lo:>8} "
-                  f"{hint / lo:>6.2f}  {secs:.1f} s")
+                  f"{hint / lo:>6.2f}  {secs:.1f} s ({path})")
 
 
 if __name__ == "__main__":

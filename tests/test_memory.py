@@ -1,5 +1,6 @@
 """Memory: the up-front estimate refuses what cannot fit (with a size that fits), and a real allocator failure
 becomes one line."""
+import re
 import subprocess
 import sys
 
@@ -65,18 +66,59 @@ def _limited(gb):
     return limit
 
 
-def test_apply_out_of_memory_names_a_size_that_does_fit(tmp_path, content_path):
-    """A real allocator failure (the address space capped at 2.5 GB, as `ulimit -v` does): one line with a --size,
-    no output; and that --size then works under the same cap."""
+def test_apply_refuses_up_front_a_picture_that_cannot_fit(tmp_path, content_path):
+    """Under a 2.5 GB address-space cap (as `ulimit -v` sets): a picture that cannot fit is refused before it
+    starts, in one line naming a --size, with no output; that --size then works under the same cap."""
     import re
     out = tmp_path / "o.png"
     argv = [sys.executable, "-m", "painterly", "apply", "starry-night", str(content_path), "-o", str(out), "-q"]
     r = subprocess.run(argv + ["--size", "8000"], capture_output=True, text=True, preexec_fn=_limited(2.5))
     assert r.returncode == 1 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1, r.stderr
-    m = re.search(r"ran out of memory painting 8000x\d+ on cpu; try --size (\d+) \(should fit\)", r.stderr)
+    m = re.search(r"painting 8000x\d+ needs more memory on cpu than the [\d.]+ GB free; try --size (\d+) "
+                  r"\(should fit\)", r.stderr)
     assert m and not out.exists(), r.stderr
     fit = int(m.group(1))
     assert 1000 < fit < 8000
     r = subprocess.run(argv + ["--size", str(fit)], capture_output=True, text=True, preexec_fn=_limited(2.5))
     assert r.returncode == 0, r.stderr
     assert max(__import__("PIL.Image", fromlist=["Image"]).open(out).size) == fit
+
+
+AFTER_FAILURE = """
+import re, resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (int(2.5 * 2**30),) * 2)
+import painterly.models as models
+from painterly import PainterlyError
+models.check_room = lambda *a, **k: None  # skip the check up front: let the allocator fail for real
+model = models.Stylizer("starry-night", "cpu")
+try:
+    model(sys.argv[1], 8000)
+    print("no failure")
+except PainterlyError as e:
+    print(e)
+    fit = int(re.search(r"try --size (\\d+) \\(should fit\\)", str(e)).group(1))
+    print("painted", model(sys.argv[1], fit).size)
+"""
+
+
+def test_a_real_allocator_failure_names_a_size_that_does_fit(content_path):
+    """The allocator really fails (2.5 GB cap, the check up front skipped): one PainterlyError naming a --size,
+    and in the same process, with the failed attempt's memory given back, that size paints."""
+    r = subprocess.run([sys.executable, "-c", AFTER_FAILURE, str(content_path)], capture_output=True, text=True)
+    lines = r.stdout.strip().splitlines()
+    assert r.returncode == 0 and len(lines) == 2, r.stdout + r.stderr
+    assert re.match(r"ran out of memory painting 8000x\d+ on cpu; try --size \d+ \(should fit\)", lines[0])
+    assert lines[1].startswith("painted (")
+
+
+def test_adain_refuses_up_front_with_a_size_that_fits(monkeypatch, content_path):
+    from painterly.adain import AdaIN
+    from painterly.shipped import style_image_path
+    scream = style_image_path("the-scream")
+    monkeypatch.setenv("PAINTERLY_MEMORY_LIMIT_GB", "0.5")
+    model = AdaIN(device="cpu")
+    with pytest.raises(PainterlyError, match=r"needs more memory on cpu than the 0.5 GB free; try --size (\d+)") as e:
+        model(content_path, scream, size=4000)
+    fit = int(re.search(r"--size (\d+)", str(e.value)).group(1))
+    assert 256 < fit < 4000
+    assert max(model(content_path, scream, size=fit).size) == fit  # not refused in turn

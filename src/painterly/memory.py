@@ -177,6 +177,15 @@ def side_that_fits(exc: BaseException, side: int, device: torch.device, base: Op
     return fit if fit >= 16 else None
 
 
+def _trim() -> None:
+    """glibc: return freed heap memory to the system (no-op elsewhere)."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def measure_peak(fn: Callable[[], Any], device: torch.device) -> Optional[int]:
     """Peak memory ``fn()`` takes above what was held before it (CUDA's allocator statistics; on the CPU the
     resident high-water mark, reset through /proc/self/clear_refs); None where it cannot be measured."""
@@ -187,6 +196,7 @@ def measure_peak(fn: Callable[[], Any], device: torch.device) -> Optional[int]:
         fn()
         torch.cuda.synchronize(device)
         return int(torch.cuda.max_memory_allocated(device) - start)
+    _trim()  # memory freed but kept by malloc would be reused unseen: give it back first
     start = _status_bytes("VmRSS")
     try:
         with open("/proc/self/clear_refs", "w") as f:
@@ -201,11 +211,11 @@ def measure_peak(fn: Callable[[], Any], device: torch.device) -> Optional[int]:
 PROBE_SIDE = 1024  # long side of the (smaller) run that measures memory per pixel after a failure
 
 
-def _probe_fit(probe: Callable[[int], int], side: int, device: torch.device, base: int) -> Optional[int]:
-    """The long side whose memory fits, from ``probe`` run at two smaller sides: the larger one's bytes per pixel
-    (which include the caches that do not grow) or the growth between the two, whichever is more.  Sides halve
-    until the probe itself fits."""
-    hi = min(PROBE_SIDE, side // 2)
+def _per_pixel(probe: Callable[[int], int], device: torch.device, hi: int) -> Optional[tuple[float, int, int]]:
+    """Memory per pixel of ``probe``'s work, run at long sides hi/2 and hi: the larger run's bytes per pixel (which
+    include the caches that do not grow) or the growth between the two, whichever is more.  Returns (bytes per
+    pixel, the side and the pixels of the larger run that could be measured; sides halve until the probe itself
+    fits), or None."""
     while hi >= 64:
         try:
             px: list[int] = []
@@ -217,13 +227,26 @@ def _probe_fit(probe: Callable[[int], int], side: int, device: torch.device, bas
                 raise
             hi //= 2
             continue
-        room = _room_bytes(device, process_bytes(device) or base)
-        if None in peaks or len(px) < 2 or px[1] <= px[0] or not peaks[1] or not room or room <= base:
+        if None in peaks or len(px) < 2 or px[1] <= px[0] or not peaks[1]:
             return None
-        per_px = max((peaks[1] - peaks[0]) / (px[1] - px[0]), peaks[1] / px[1])
-        fit = int(hi * math.sqrt(0.9 * (room - base) / per_px / px[1])) // 8 * 8
-        return min(fit, side - 8) if fit >= 16 else None
+        return max((peaks[1] - peaks[0]) / (px[1] - px[0]), peaks[1] / px[1]), hi, px[1]
     return None
+
+
+def _fill(measured: Optional[tuple[float, int, int]], budget: Optional[float]) -> Optional[float]:
+    """The long side whose pixels would take ``budget`` bytes exactly."""
+    if measured is None or not budget or budget <= 0:
+        return None
+    per_px, hi, px = measured
+    return hi * math.sqrt(budget / per_px / px)
+
+
+def _side(full: Optional[float], share: float, side: int) -> Optional[int]:
+    """``share`` of the room's pixels as a long side (a multiple of 8, below ``side``); None under 16."""
+    if full is None:
+        return None
+    fit = min(int(full * math.sqrt(share)) // 8 * 8, side - 8)
+    return fit if fit >= 16 else None
 
 
 @contextmanager
@@ -246,7 +269,11 @@ def oom_guard(what: str, side: int, device: torch.device, flag: str = "--size",
     if failure is None:
         return
     del failure
-    fit = _probe_fit(probe, side, device, base) if probe is not None and base is not None else None
+    fit = None
+    if probe is not None and base is not None:
+        measured = _per_pixel(probe, device, min(PROBE_SIDE, side // 2))
+        room = _room_bytes(device, process_bytes(device) or base)
+        fit = _side(_fill(measured, room - base if room else None), 0.9, side)
     if fit:
         hint = f"try {flag} {fit} (should fit)"
     elif bound:  # an upper bound only: it needed at least what it held plus what it asked for
@@ -254,3 +281,23 @@ def oom_guard(what: str, side: int, device: torch.device, flag: str = "--size",
     else:
         hint = f"free some memory or try a smaller {flag}"
     raise PainterlyError(f"ran out of memory {what} on {device.type}; {hint}") from None
+
+
+#: A pessimistic memory cost per pixel of one feed-forward or AdaIN pass (measured: ~100 B for the shipped models,
+#: ~230 B for AdaIN, on the CPU).  Only above this is the real cost measured before painting.
+ROUGH_BYTES_PER_PIXEL = 400
+
+
+def check_room(what: str, side: int, pixels: int, device: torch.device, probe: Callable[[int], int],
+               flag: str = "--size") -> None:
+    """Before a big one-pass picture: if it might not fit (at a pessimistic cost per pixel), measure its real cost
+    with ``probe`` at small sizes and refuse, naming the ``flag`` value that fits, rather than start a job that
+    the system's out-of-memory killer would end without a word."""
+    avail = available_bytes(device)
+    if avail is None or pixels * ROUGH_BYTES_PER_PIXEL < avail:
+        return
+    full = _fill(_per_pixel(probe, device, PROBE_SIDE), avail)  # the same probe whatever the side: one verdict
+    if full is not None and full < side:  # refused only when it cannot fit; the size named keeps a fifth spare,
+        fit = _side(full, 0.8, side)     # so that asking for it is not refused in turn
+        raise PainterlyError(f"{what} needs more memory on {device.type} than the {avail / _GB:.1f} GB free; "
+                             + (f"try {flag} {fit} (should fit)" if fit else "free some memory"))

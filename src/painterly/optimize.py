@@ -385,7 +385,9 @@ class StyleTransfer:
             w, h = scaled_size(content_src.size, side)
             fit = side_that_fits(e, side, dev, base)
             fit = fit and int(fit * cfg.size / side) // 8 * 8  # --size is the finest scale's side
-            hint = f"try --size {fit} (should fit)" if fit else "free some memory or try a smaller --size"
+            # an upper bound (it needed at least what it held plus what it asked for); the estimate before the
+            # run (check_memory) is what normally refuses a picture that cannot fit
+            hint = f"try --size {fit} or smaller" if fit else "free some memory or try a smaller --size"
             raise PainterlyError(f"ran out of memory painting {w}x{h} on {dev.type}; {hint}"
                                  + (" or --precision bf16" if self.dtype == torch.float32 else "")) from None
         except KeyboardInterrupt:

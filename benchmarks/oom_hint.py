@@ -25,8 +25,8 @@ PHOTO, PAINTING = ROOT / "examples" / "chelsea.jpg", ROOT / "examples" / "starry
 
 
 #: painterly with its check before painting switched off: what really fits, as the allocator decides
-UNCHECKED = ("import sys, painterly.models as m, painterly.adain as a; m.check_room = a.check_room = lambda *x, **k: "
-             "None; from painterly.cli import main; sys.exit(main(sys.argv[1:]))")
+UNCHECKED = ("import sys, painterly.memory as m; m.check_room = lambda *x, **k: None; "
+             "from painterly.cli import main; sys.exit(main(sys.argv[1:]))")
 
 
 def run(argv: list[str], cap_gb: float, size: int, out: Path, check: bool = True) -> tuple[bool, str, float]:

@@ -87,9 +87,10 @@ def test_apply_refuses_up_front_a_picture_that_cannot_fit(tmp_path, content_path
 AFTER_FAILURE = """
 import re, resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (int(2.5 * 2**30),) * 2)
+import painterly.memory as memory
 import painterly.models as models
 from painterly import PainterlyError
-models.check_room = lambda *a, **k: None  # skip the check up front: let the allocator fail for real
+memory.check_room = lambda *a, **k: None  # skip the check up front: let the allocator fail for real
 model = models.Stylizer("starry-night", "cpu")
 try:
     model(sys.argv[1], 8000)

@@ -26,7 +26,7 @@ from .backbones import Backbone, create_backbone
 from .backbones.vgg import normalize_filters, shipped_filter_means
 from .errors import PainterlyError
 from .images import ImageLike, load_image, resize_long_side, scaled_size, to_pil, to_tensor
-from .memory import check_room, oom_guard
+from .memory import oom_guard
 from .models import FrameStylizer, for_distribution, load_checkpoint, save_checkpoint
 
 if TYPE_CHECKING:
@@ -261,9 +261,8 @@ class AdaIN:
             self.tensor(x, [StyleCode.of(self.encode(x))] * len(imgs), weights, alpha, method)
             return w * h
 
-        check_room(f"painting {photo.width}x{photo.height}", max(photo.size), photo.width * photo.height,
-                   self.device, probe)
-        with oom_guard(f"painting {photo.width}x{photo.height}", max(photo.size), self.device, probe=probe):
+        with oom_guard(f"painting {photo.width}x{photo.height}", max(photo.size), self.device, probe=probe,
+                       pixels=photo.width * photo.height):
             codes = [self.style_code(s, s_side) for s in imgs]
             masks = mask_channels(mask, len(codes), photo.size) if mask is not None else None
             return to_pil(self.tensor(to_tensor(photo), codes, weights, alpha, method, masks))

@@ -172,9 +172,7 @@ def side_that_fits(exc: BaseException, side: int, device: torch.device, base: Op
     need = used + requested_bytes(exc)  # at least: what was held when it failed plus what it asked for
     if room is None or need <= base or room <= base:
         return None
-    share = min(1.0, (room - base) / (need - base)) * 0.8  # of the pixels; a margin for what was not yet asked
-    fit = int(side * math.sqrt(share)) // 8 * 8
-    return fit if fit >= 16 else None
+    return _side(float(side), min(1.0, (room - base) / (need - base)) * 0.8, side)  # 0.8: for what was not asked
 
 
 def _trim() -> None:
@@ -208,7 +206,7 @@ def measure_peak(fn: Callable[[], Any], device: torch.device) -> Optional[int]:
     return None if start is None or peak is None else max(0, peak - start)
 
 
-PROBE_SIDE = 1024  # long side of the (smaller) run that measures memory per pixel after a failure
+PROBE_SIDE = 1024  # long side of the larger run that measures memory per pixel (before painting, or after a failure)
 
 
 def _per_pixel(probe: Callable[[int], int], device: torch.device, hi: int) -> Optional[tuple[float, int, int]]:
@@ -251,24 +249,25 @@ def _side(full: Optional[float], share: float, side: int) -> Optional[int]:
 
 @contextmanager
 def oom_guard(what: str, side: int, device: torch.device, flag: str = "--size",
-              probe: Optional[Callable[[int], int]] = None) -> Iterator[None]:
+              probe: Optional[Callable[[int], int]] = None, pixels: Optional[int] = None) -> Iterator[None]:
     """Turn an out-of-memory failure inside the block into a one-line PainterlyError naming ``what`` failed and the
     ``flag`` value that should fit.  ``probe(s)``, if given, does the same work at long side ``s`` and returns the
     pixels it painted: run once small after the failure, it measures the memory per pixel, and the hint is the side
     whose pixels fit in the room there is.  Without it the hint assumes the work needed at least what was held when
-    it failed plus what it asked for (the traceback still holds the block's tensors while that is measured)."""
+    it failed plus what it asked for (the traceback still holds the block's tensors while that is measured).
+    With ``pixels`` (and ``probe``), a picture that cannot fit is refused before the block runs (:func:`check_room`)."""
+    if pixels is not None and probe is not None:
+        check_room(what, side, pixels, device, probe, flag)
     base = process_bytes(device)
-    failure: Optional[BaseException] = None
+    bound: Optional[int] = None
     try:
         yield
+        return
     except (RuntimeError, MemoryError) as e:
         if not is_out_of_memory(e):
             raise
-        failure, bound = e, side_that_fits(e, side, device, base)
+        bound = side_that_fits(e, side, device, base)
         traceback.clear_frames(e.__traceback__)  # the failed attempt's tensors go before the probe runs
-    if failure is None:
-        return
-    del failure
     fit = None
     if probe is not None and base is not None:
         measured = _per_pixel(probe, device, min(PROBE_SIDE, side // 2))

@@ -20,7 +20,7 @@ from torch import nn
 from . import __version__
 from .errors import PainterlyError
 from .images import ImageLike, atomic_write, load_image, resize_long_side, scaled_size, to_pil, to_tensor
-from .memory import check_room, oom_guard
+from .memory import oom_guard
 from .networks import create_network, for_inference
 
 FORMAT = "painterly-feedforward"
@@ -107,23 +107,20 @@ class FrameStylizer:
         """A batch of same-size RGB uint8 frames (H, W, 3) -> stylised, same size (for video)."""
         h, w = frames[0].shape[:2]
         checked = self.__dict__.setdefault("_room_checked", set())  # (w, h, batch) checked against free memory
-        if (w, h, len(frames)) not in checked:
-            check_room(f"painting {len(frames)} frames of {w}x{h}", max(w, h), len(frames) * w * h, self.device,
-                       self._probe((w, h), len(frames)))
-            checked.add((w, h, len(frames)))
+        first = (w, h, len(frames)) not in checked
         with oom_guard(f"painting {len(frames)} frames of {w}x{h}", max(w, h), self.device,
-                       probe=self._probe((w, h), len(frames))):
+                       probe=self._probe((w, h), len(frames)), pixels=len(frames) * w * h if first else None):
             x = torch.from_numpy(np.stack(frames)).to(self.device).permute(0, 3, 1, 2).to(self.dtype).div_(255)
             y = self.tensor(x).mul_(255).add_(0.5).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        checked.add((w, h, len(frames)))
         return list(y)
 
     def __call__(self, image: ImageLike, size: Optional[int] = None) -> Image.Image:
         img = load_image(image, "input image")
         if size:
             img = resize_long_side(img, size)
-        check_room(f"painting {img.width}x{img.height}", max(img.size), img.width * img.height, self.device,
-                   self._probe(img.size))
-        with oom_guard(f"painting {img.width}x{img.height}", max(img.size), self.device, probe=self._probe(img.size)):
+        with oom_guard(f"painting {img.width}x{img.height}", max(img.size), self.device, probe=self._probe(img.size),
+                       pixels=img.width * img.height):
             return to_pil(self.tensor(to_tensor(img)))
 
     def _probe(self, size: tuple[int, int], batch: int = 1) -> Callable[[int], int]:

@@ -106,3 +106,11 @@ def test_ctrl_c_keeps_the_finished_runs(tmp_path, small_pair):
     assert f"the finished runs are in {out / 'iterations'}/results.md" in err
     rows = (out / "iterations" / "results.md").read_text().strip().splitlines()[2:]
     assert len(rows) == 1 and "| 2 |" in rows[0]
+
+
+def test_a_bundled_painting_by_name(capsys, tmp_path, small_pair):
+    c, _ = small_pair
+    code = main(["experiment", "--content", str(c), "--style", "the-scream", "--vary", "optimizer=adam",
+                 "--size", "32", "--iterations", "1", "--scales", "none", "--out", str(tmp_path / "e"), "-q"])
+    assert code == 0, capsys.readouterr().err
+    assert "| the-scream.jpg |" in (tmp_path / "e" / "optimizer" / "results.md").read_text()

@@ -301,8 +301,10 @@ def _close(bar: Any) -> None:
 
 def cmd_experiment(args: argparse.Namespace) -> int:
     from .experiments import ExperimentInterrupted, run_experiment
+    from .shipped import resolve_painting
 
     exp = _config_from_args(ExperimentConfig, args)
+    exp = dataclasses.replace(exp, style=tuple(map(resolve_painting, exp.style)))  # files or bundled names
     base = _config_from_args(TransferConfig, args, exclude=EXPERIMENT_EXCLUDES)
     state: dict[str, Any] = {"bar": None}
 

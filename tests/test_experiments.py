@@ -41,7 +41,8 @@ def test_experiment_cli_writes_tables_plots_and_sheets(capsys, tmp_path, small_p
     assert code == 0, capsys.readouterr().err
     for study in ("optimizer", "content-loss"):
         rows = list(csv.DictReader(open(out / study / "results.csv")))
-        assert len(rows) == 2 and {"seconds", "final_total_loss", "style_distance", "ssim_vs_reference"} <= set(rows[0])
+        assert len(rows) == 2 and {"seconds", "final_total_loss", "style_distance", "ssim_vs_reference",
+                                   "style_distance_x2", "cf", "ge", "lp", "lp2"} <= set(rows[0])
         assert (out / study / "results.md").read_text().count("\n") == 4
         for png in ("loss_curves.png", "summary.png"):
             assert Image.open(out / study / png).size[0] > 100
@@ -76,7 +77,7 @@ def test_backbone_study_uses_weights_for(capsys, tmp_path, small_pair):
 
 def test_a_diverging_setting_is_a_row_not_a_crash(capsys, tmp_path, small_pair):
     c, s = small_pair
-    code = main(["experiment", "--content", str(c), "--style", str(s), "--vary", "lr=1,1e20",
+    code = main(["experiment", "--content", str(c), "--style", str(s), "--vary", "lr=1,1e30",
                  "--size", "32", "--iterations", "4", "--scales", "none", "--out", str(tmp_path / "e"), "-q"])
     assert code == 0, capsys.readouterr().err
     table = (tmp_path / "e" / "lr" / "results.md").read_text()

@@ -6,7 +6,7 @@ from torch import nn
 from painterly import PainterlyError
 from painterly.networks import NETWORKS, InstanceNorm, count_parameters, create_network, for_inference, multiply_adds
 
-ARCHS = ["johnson", "depsep", "depsep-nn", "depsep-nn-bil", "fast"]
+ARCHS = ["johnson", "johnson-nn", "depsep", "depsep-nn", "depsep-nn-bil", "fast", "realtime"]
 
 
 def test_registry_lists_the_architectures():
@@ -90,3 +90,48 @@ def test_fast_is_ours_and_small():
     net = create_network("fast")
     assert "painterly's own" in type(net).__doc__
     assert multiply_adds(net, 512, 512) < 0.2 * multiply_adds(create_network("johnson"), 512, 512)
+
+
+def _randomise_norms(net):
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            if "weight" in name and p.dim() == 2 or "bias" in name and p.dim() == 2:  # conditional scale/shift rows
+                p.copy_(torch.randn_like(p) * 0.5 + (1 if "weight" in name else 0))
+
+
+@pytest.mark.parametrize("arch", ["johnson-nn", "realtime"])
+def test_conditional_network_paints_each_painting_and_blends(arch):
+    """Dumoulin et al. (2017): one network, a row of scales and shifts per painting; a blend of paintings is
+    the convex combination of their rows, and fixing a painting gives a plain network with the same output."""
+    torch.manual_seed(0)
+    net = create_network(arch, norm="conditional", styles=3).eval()
+    _randomise_norms(net)
+    x = torch.rand(2, 3, 40, 48)
+    with torch.no_grad():
+        y0, y2 = net(x, torch.tensor([0, 0])), net(x, torch.tensor([2, 2]))
+        assert (y0 - y2).abs().mean() > 1e-3  # the paintings differ
+        both = net(x, torch.tensor([0, 2]))  # one painting per image of the batch
+        assert torch.allclose(both[0], y0[0], atol=1e-5) and torch.allclose(both[1], y2[1], atol=1e-5)
+        mix = torch.tensor([0.25, 0.0, 0.75])
+        fixed = net.for_style(mix)
+        assert not any("Conditional" in type(m).__name__ for m in fixed.modules())
+        assert fixed.settings["norm"] == "instance" and "styles" not in fixed.settings
+        assert torch.allclose(fixed(x), net(x, mix.expand(2, 3)), atol=1e-5)
+        # a plain network of the same architecture loads the fixed weights: one painting, no extra cost
+        plain = create_network(arch)
+        plain.load_state_dict(fixed.state_dict())
+        assert torch.allclose(plain.eval()(x), fixed(x), atol=1e-5)
+    with pytest.raises(PainterlyError, match="say which"):
+        net(x)
+
+
+def test_realtime_has_no_skips_and_fast_does():
+    """``realtime`` is ``fast`` without the skips that carried the photo's fine detail to the output: the same
+    weights, a different function."""
+    torch.manual_seed(0)
+    a, b = create_network("fast").eval(), create_network("realtime").eval()
+    b.load_state_dict(a.state_dict())
+    x = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        assert (a(x) - b(x)).abs().max() > 1e-3
+    assert multiply_adds(a, 64, 64) == multiply_adds(b, 64, 64)

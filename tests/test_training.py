@@ -16,10 +16,11 @@ from PIL import Image
 
 from painterly import PainterlyError
 from painterly.config import TrainConfig
+from painterly.metrics import distances
 from painterly.models import Stylizer, load_checkpoint
 from painterly.training import scan_photos, train
 
-ARCHS = ["johnson", "depsep", "depsep-nn", "depsep-nn-bil", "fast"]
+ARCHS = ["johnson", "johnson-nn", "depsep", "depsep-nn", "depsep-nn-bil", "fast", "realtime"]
 
 
 @pytest.fixture(scope="module")
@@ -62,13 +63,75 @@ def test_each_architecture_trains_and_round_trips(arch, tmp_path, photos, style_
     last = np.mean([it.terms["total"] for it in seen[-2:]])
     assert last < first  # the loss falls within a few steps
     ck = torch.load(out, weights_only=True)
-    assert ck["arch"] == arch and ck["step"] == 8 and ck["style"]["name"] == Path(style_path).name
-    assert ck["style"]["thumbnail"].dtype == torch.uint8 and ck["loss"]["style_weight"] == 5.0
+    assert ck["arch"] == arch and ck["step"] == 8 and [s["name"] for s in ck["styles"]] == [Path(style_path).name]
+    assert ck["styles"][0]["thumbnail"].dtype == torch.uint8 and ck["loss"]["style_weight"] == 5.0
     assert "optimizer" in ck and ck["painterly_version"]
     assert (tmp_path / "m.preview.jpg").is_file()
     model = Stylizer(str(out), "cpu")
     img = model(Image.new("RGB", (45, 30), (120, 80, 40)))
     assert img.size == (45, 30)
+
+
+@pytest.fixture(scope="module")
+def two_paintings(tmp_path_factory):
+    root = tmp_path_factory.mktemp("paintings")
+    rng = np.random.default_rng(1)
+    a = np.zeros((48, 48, 3), np.uint8)
+    a[:, ::6] = (240, 200, 20)  # yellow stripes on black
+    b = (rng.random((48, 48, 3)) * 80 + np.array([20, 60, 160])).astype(np.uint8)  # blue noise
+    Image.fromarray(a).save(root / "stripes.png")
+    Image.fromarray(b).save(root / "blue.png")
+    return root / "stripes.png", root / "blue.png"
+
+
+def test_one_conditional_network_learns_several_paintings(tmp_path, photos, two_paintings, content_path):
+    """Several paintings: one network with conditional instance normalisation (Dumoulin et al. 2017); each
+    painting is chosen by name, blends by --mix, and the checkpoint lists the paintings."""
+    a, b = two_paintings
+    out = train(_cfg(tmp_path, photos, a, extra_style=(str(b),), arch="realtime", steps=80, lr=1e-2,
+                     style_weight=20.0))
+    ck = load_checkpoint(out)
+    assert ck["settings"]["norm"] == "conditional" and ck["settings"]["styles"] == 2
+    assert [s["name"] for s in ck["styles"]] == ["stripes.png", "blue.png"]
+    photo = Image.open(content_path).convert("RGB").resize((48, 32))
+    pictures = {name: Stylizer(str(out), "cpu", mix=name)(photo) for name in ("stripes", "blue")}
+    for name, other in (("stripes", b), ("blue", a)):  # each picture is closer to its own painting
+        own = a if name == "stripes" else b
+        assert distances(pictures[name], photo, own)["style"] < distances(pictures[name], photo, other)["style"]
+    stripes, blue = (np.asarray(pictures[k], np.float64) for k in ("stripes", "blue"))
+    half = Stylizer(str(out), "cpu", mix="stripes:1,blue:1")
+    assert half.name == "stripes:0.5+blue:0.5"
+    mid = np.asarray(half(photo), np.float64)
+    assert np.abs(mid - stripes).mean() > 1 and np.abs(mid - blue).mean() > 1
+    with pytest.raises(PainterlyError, match="holds 2 paintings"):
+        Stylizer(str(out), "cpu")
+    with pytest.raises(PainterlyError, match="did you mean 'blue'"):
+        Stylizer(str(out), "cpu", mix="bleu")
+    with pytest.raises(PainterlyError, match="not a number"):
+        Stylizer(str(out), "cpu", mix="blue:x")
+    # resume needs the same paintings' count
+    with pytest.raises(PainterlyError, match="--resume"):
+        train(_cfg(tmp_path, photos, a, steps=31, resume=True, arch="realtime"))
+
+
+def test_stroke_scale_makes_strokes_larger_without_retraining(tmp_path, photos, two_paintings, content_path):
+    """--stroke-scale S paints at 1/S of the size and restores the photo's edges: the stripes' period in the
+    picture grows with S, the size stays the same, and the edges follow the photo."""
+    out = train(_cfg(tmp_path, photos, two_paintings[0], arch="realtime", steps=30, lr=1e-2, style_weight=20.0))
+    photo = Image.open(content_path).convert("RGB").resize((96, 64))
+
+    def fine_energy(img):  # share of the energy in the finest horizontal detail (period about 2-4 px)
+        g = np.asarray(img.convert("L"), np.float64)
+        spec = np.abs(np.fft.rfft(g - g.mean(axis=1, keepdims=True), axis=1)).mean(0)
+        return spec[len(spec) // 2:].sum() / spec[1:].sum()
+
+    one, two = (Stylizer(str(out), "cpu", stroke_scale=s)(photo) for s in (1.0, 2.0))
+    assert one.size == two.size == (96, 64)
+    assert fine_energy(two) < 0.8 * fine_energy(one)
+    small = Stylizer(str(out), "cpu", stroke_scale=0.5)(photo)
+    assert small.size == (96, 64)
+    with pytest.raises(PainterlyError, match="stroke-scale"):
+        Stylizer(str(out), "cpu", stroke_scale=0)
 
 
 def test_resume_continues_from_the_saved_step(tmp_path, photos, style_path):

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from . import __version__
-from .config import (MAX_SIDE, AdainConfig, AdainTrainConfig, ServeConfig, TrainConfig, TransferConfig,
-                     make_config)
+from .config import (MAX_SIDE, AdainConfig, AdainTrainConfig, ApplyConfig, ServeConfig, TrainConfig,
+                     TransferConfig, make_config)
 from .experiments import ExperimentConfig
 from .errors import DivergedError, PainterlyError, shown, too_small_for_network
 from .images import check_output_path, load_image, save_image
@@ -159,13 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("input", help="an image, a folder of images, or a video (.mp4, .mov, .mkv, .webm, ...)")
     ap.add_argument("-o", "--output", required=True,
                     help="output image; a folder when INPUT is a folder; a video when INPUT is one")
-    ap.add_argument("--size", type=int, default=None, help="long side of the output (default: the input's size)")
-    ap.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: %(default)s)")
-    ap.add_argument("--temporal", type=float, default=0.0, metavar="W",
-                    help="video: blend in the previous output, warped by optical flow, with weight W in [0, 1) "
-                         "where the flow is trusted (less flicker; Ruder et al. 2016) (default: off)")
-    ap.add_argument("--batch", type=int, default=1, help="video: frames per network call; 1 was fastest on the "
-                                                         "development CPU (default: %(default)s)")
+    add_config_arguments(ap, ApplyConfig)
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     ap.set_defaults(func=cmd_apply)
 
@@ -199,6 +193,19 @@ def build_parser() -> argparse.ArgumentParser:
                                     "127.0.0.1 unless --host says otherwise; its API endpoint is /transfer.")
     add_config_arguments(sv, ServeConfig)
     sv.set_defaults(func=cmd_serve)
+
+    ev = sub.add_parser("evaluate", help="measure a stylised picture against its photo and painting",
+                        description="Score OUTPUT, a picture of CONTENT in the style of STYLE: style distance (also "
+                                    "with OUTPUT at 1/2 and 1/4 size, so stroke size shows) and content distance "
+                                    "(lower is better), MSE and SSIM against the photo, and Wang et al. (2021)'s "
+                                    "content fidelity, global effects and local patterns (higher is better; a "
+                                    "repeated small motif scores a low lp2).")
+    ev.add_argument("output", help="the stylised picture")
+    ev.add_argument("content", help="the photo it was made from")
+    ev.add_argument("style", help="the painting (a file, or a bundled painting's name)")
+    ev.add_argument("--reference", default=None, help="compare MSE and SSIM with this picture instead of the photo")
+    ev.add_argument("--json", action="store_true", help="print the measures as one JSON object")
+    ev.set_defaults(func=cmd_evaluate)
 
     m = sub.add_parser("models", help="list the shipped feed-forward models")
     m.add_argument("--json", action="store_true", help="print the list as JSON")
@@ -359,11 +366,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .training import train
 
     cfg = _config_from_args(TrainConfig, args)
-    cfg = cfg.replace(style=resolve_painting(cfg.style))  # a file or a bundled painting's name
+    # files or bundled paintings' names
+    cfg = cfg.replace(style=resolve_painting(cfg.style), extra_style=tuple(map(resolve_painting, cfg.extra_style)))
     if not cfg.data:
         raise PainterlyError("--data DIR is required (a folder of training photos)")
     check_output_path(cfg.output, (".pt", ".pth"))
-    load_image(cfg.style, "style image")
+    for p in (cfg.style, *cfg.extra_style):
+        load_image(p, "style image")
     return _train_with_progress(train, cfg, args.quiet or int(os.environ.get("RANK", 0)) != 0)
 
 
@@ -431,13 +440,14 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from .models import load_stylizer
     from .training import image_files
 
-    if args.size is not None:
-        _check_side(args.size, "--size", 1)
+    cfg = _config_from_args(ApplyConfig, args)
     src = Path(args.input)
     if not src.exists():
         raise PainterlyError(f"input '{src}' not found")
-    model = load_stylizer(args.model, args.device)
-    if is_video(src):
+    video = is_video(src)
+    model = load_stylizer(args.model, cfg.device, mix=cfg.mix, stroke_scale=cfg.stroke_scale,
+                          variant=cfg.variant_for(video))
+    if video:
         return _stylize_video(args, src, model.frames)
     if src.is_dir():
         files = image_files(src)
@@ -549,6 +559,46 @@ def cmd_serve(args: argparse.Namespace) -> int:
     check_address(cfg.host, cfg.port)
     print(f"painterly: serving on http://{cfg.host}:{cfg.port}/ (Ctrl-C stops)", file=sys.stderr)
     serve(cfg)
+    return EXIT_OK
+
+
+#: what each measure of ``painterly evaluate`` says, and which way is better
+EVALUATE_MEANINGS = {
+    "style": "style distance to the painting (Gram matrices, relu1_1..relu5_1), lower is closer",
+    "style_x2": "the same with the picture at 1/2 size: stays low when the strokes are the painting's size",
+    "style_x4": "the same at 1/4 size",
+    "content": "content distance to the photo (relu4_2), lower keeps more of the photo",
+    "mse": "mean squared error to the photo (0..255 RGB)",
+    "ssim": "structural similarity to the photo (1 = identical)",
+    "cf": "content fidelity (Wang et al. 2021), higher keeps more of the photo",
+    "ge": "global effects: mean of ge_color and ge_texture, higher is closer to the painting",
+    "ge_color": "colour-histogram cosine to the painting",
+    "ge_texture": "Gram-matrix cosine to the painting (relu2_1..relu5_1)",
+    "lp": "local patterns: mean of lp1 and lp2, higher is closer to the painting",
+    "lp1": "mean cosine of each 3x3 feature patch to its nearest painting patch",
+    "lp2": "share of the painting's patches the picture uses (a repeated motif uses few)",
+}
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from .metrics import evaluate
+    from .shipped import resolve_painting
+
+    images = [load_image(args.output, "output"), load_image(args.content, "content image"),
+              load_image(resolve_painting(args.style), "style image")]
+    reference = load_image(args.reference, "reference image") if args.reference else None
+    got = evaluate(*images, reference=reference)
+    if args.json:
+        print(json.dumps({k: round(v, 6) for k, v in got.items()}))
+        return EXIT_OK
+    meanings = dict(EVALUATE_MEANINGS)
+    if reference is not None:
+        for k in ("mse", "ssim"):
+            meanings[k] = meanings[k].replace("the photo", "the reference")
+    for k, v in got.items():
+        print(f"{k:<11} {v:>9.4f}  {meanings[k]}")
     return EXIT_OK
 
 

@@ -152,11 +152,16 @@ class TrainConfig:
     Defaults follow the documents: Adam lr 1e-3, batch 4, 256 px crops, 40k steps (about two epochs of COCO)."""
 
     style: str = opt("", "the painting to learn", metavar="STYLE")
+    extra_style: tuple[str, ...] = opt((), "another painting to learn in the same network (repeatable): one "
+                                           "conditional network for all of them (Dumoulin et al. 2017)",
+                                       repeat=True, metavar="PATH")
     data: str = opt("", "folder of training photos (searched recursively; unreadable files are skipped)",
                     metavar="DIR")
     output: str = opt("model.pt", "checkpoint to write", metavar="MODEL.pt")
     arch: str = opt("johnson", "network architecture", choices=_networks)
-    norm: str = opt("instance", "normalisation layers (instance: Ulyanov et al.; batch)", choices=["instance", "batch"])
+    norm: str = opt("instance", "normalisation layers (instance: Ulyanov et al.; batch); with several paintings "
+                                "always conditional instance normalisation", choices=["instance", "batch"])
+    width: int = opt(0, "channels of the network's first stage (0: the architecture's default)", min=0, max=1024)
     steps: int = opt(40000, "training steps (batches)", min=1)
     batch_size: int = opt(4, "photos per step (per process with torchrun)", min=1)
     image_size: int = opt(256, "training crops are IMAGE_SIZE x IMAGE_SIZE", min=16, max=MAX_SIDE)
@@ -271,6 +276,35 @@ class AdainTrainConfig:
 
     def replace(self, **changes: Any) -> "AdainTrainConfig":
         return dataclasses.replace(self, **changes)
+
+
+@dataclass
+class ApplyConfig:
+    """Options of painting with a trained feed-forward network (``painterly apply``; Johnson et al. 2016)."""
+
+    size: Optional[int] = opt(None, "long side of the output (default: the input's size)", min=1, max=MAX_SIDE)
+    mix: Optional[str] = opt(None, "for a network of several paintings: which one, or a blend, as "
+                                   "starry-night:0.6,the-scream:0.4 (Dumoulin et al. 2017)", metavar="NAME[:W],...")
+    stroke_scale: float = opt(1.0, "strokes S times larger (S > 1) or smaller (S < 1) without retraining: the network "
+                                   "paints at 1/S of the size and the photo's edges are restored", min=0.25, max=8.0)
+    variant: str = opt("auto", "which shipped network: quality, realtime (about 8x faster), or auto (quality for "
+                               "pictures and folders, realtime for videos and the webcam)",
+                       choices=["auto", "quality", "realtime"])
+    device: str = opt("auto", "cpu, cuda, cuda:N or auto")
+    temporal: float = opt(0.0, "video: blend in the previous output, warped by optical flow, with weight W in [0, 1) "
+                               "where the flow is trusted (less flicker; Ruder et al. 2016; 0: off)", min=0.0,
+                          max=1.0, metavar="W")
+    batch: int = opt(1, "video: frames per network call; 1 was fastest on the development CPU", min=1, max=256)
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def replace(self, **changes: Any) -> "ApplyConfig":
+        return dataclasses.replace(self, **changes)
+
+    def variant_for(self, video: bool) -> str:
+        """The shipped network to use: ``variant``, or with ``auto`` realtime for a video and quality otherwise."""
+        return self.variant if self.variant != "auto" else ("realtime" if video else "quality")
 
 
 @dataclass

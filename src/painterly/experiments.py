@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw
 from .config import TransferConfig, opt
 from .errors import DivergedError, PainterlyError, suggest
 from .images import atomic_write, load_image, resize_long_side, save_image
-from .metrics import distances, mse, ssim
+from .metrics import distances, mse, multiscale_style, ssim, wang_criteria
 from .optimize import Iterate, StyleTransfer
 
 
@@ -105,7 +105,12 @@ def adain_references(pairs: Sequence[tuple[str, str]], size: int, folder: Path) 
 
 
 def _quality(row: dict[str, Any], image: Path, content: str, style: str, ref: Optional[Path]) -> None:
+    """The measures of ``painterly evaluate`` as columns: distances (also at 1/2 and 1/4 size), Wang et al.
+    (2021)'s criteria, and MSE/SSIM against the reference picture when there is one."""
     row.update({f"{k}_distance": round(v, 5) for k, v in distances(image, content, style).items()})
+    # style_x2 -> style_distance_x2
+    row.update({k.replace("style", "style_distance"): round(v, 5) for k, v in multiscale_style(image, style).items()})
+    row.update({k: round(v, 4) for k, v in wang_criteria(image, content, style).items()})
     if ref is not None:
         row["mse_vs_reference"] = round(mse(image, ref), 3)
         row["ssim_vs_reference"] = round(ssim(image, ref), 4)

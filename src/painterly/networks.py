@@ -14,7 +14,7 @@ Every network maps RGB in [0, 1] (any height and width) to RGB in [0, 1] of the 
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import torch
 from torch import nn
@@ -40,12 +40,94 @@ class InstanceNorm(nn.InstanceNorm2d):
         return super().forward(x)
 
 
-def _norm(kind: str, channels: int) -> nn.Module:
+class ConditionalInstanceNorm(nn.Module):
+    """Conditional instance normalisation (Dumoulin, Shlens & Kudlur 2017, "A Learned Representation for Artistic
+    Style"): instance normalisation whose scale and shift belong to a painting, row ``i`` of ``weight`` and
+    ``bias`` to painting ``i``; every other weight of the network is shared by all paintings.  ``mix`` (B, styles)
+    says which painting each image of the batch takes, a one-hot row for one painting or a convex combination
+    of rows for a blend; the network sets it before each call (:meth:`StyleNet.forward`)."""
+
+    def __init__(self, channels: int, styles: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(styles, channels))
+        self.bias = nn.Parameter(torch.zeros(styles, channels))
+        self.eps = 1e-5
+        self.mix: Optional[torch.Tensor] = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mix is None:
+            raise PainterlyError("a conditional network needs a painting: call it with style=...")
+        mix = self.mix.to(self.weight.dtype)
+        w, b = (mix @ self.weight)[..., None, None], (mix @ self.bias)[..., None, None]
+        return nn.functional.instance_norm(x, eps=self.eps) * w.to(x.dtype) + b.to(x.dtype)
+
+    @torch.no_grad()
+    def fixed(self, mix: torch.Tensor) -> InstanceNorm:
+        """Plain instance normalisation with the scale and shift of painting mix ``mix`` (styles,): the same
+        function for that painting, at no cost per call."""
+        norm = InstanceNorm(self.weight.shape[1]).to(self.weight.device)
+        mix = mix.to(self.weight)
+        norm.weight.copy_(mix @ self.weight)
+        norm.bias.copy_(mix @ self.bias)
+        norm.eps = self.eps
+        return norm
+
+
+def _norm(kind: str, channels: int, styles: int = 1) -> nn.Module:
     if kind == "instance":
         return InstanceNorm(channels)
     if kind == "batch":
         return nn.BatchNorm2d(channels)
-    raise PainterlyError(f"unknown normalisation '{kind}' (choices: instance, batch)")
+    if kind == "conditional":
+        return ConditionalInstanceNorm(channels, styles)
+    raise PainterlyError(f"unknown normalisation '{kind}' (choices: {', '.join(NORMS)})")
+
+
+#: the normalisations every network takes
+NORMS = ("instance", "batch", "conditional")
+
+
+class StyleNet(nn.Module):
+    """What every network here shares: ``net(x)`` for a network of one painting; ``net(x, style)`` for a
+    conditional one (:class:`ConditionalInstanceNorm`), ``style`` (B,) painting indices or (B, styles) mixing
+    weights; :meth:`for_style` fixes a painting (or blend) and gives back a plain network of that painting."""
+
+    arch: str
+    settings: dict[str, Any]
+
+    @property
+    def styles(self) -> int:
+        """How many paintings the network holds (1 unless conditional)."""
+        return int(self.settings.get("styles", 1)) if self.settings.get("norm") == "conditional" else 1
+
+    def _conditioned(self) -> list[ConditionalInstanceNorm]:
+        return [m for m in self.modules() if isinstance(m, ConditionalInstanceNorm)]
+
+    def _set_style(self, x: torch.Tensor, style: Optional[torch.Tensor]) -> None:
+        norms = self._conditioned()
+        if not norms:
+            return
+        if style is None:
+            raise PainterlyError("this network holds several paintings: say which (style=...)")
+        if style.dim() == 1:  # indices
+            style = nn.functional.one_hot(style.long(), self.styles).float()
+        style = style.to(x.device).float().expand(x.shape[0], -1)
+        for m in norms:
+            m.mix = style
+
+    @torch.no_grad()
+    def for_style(self, mix: torch.Tensor) -> "StyleNet":
+        """A copy that paints with painting mix ``mix`` (styles,) (one-hot: one painting), with plain instance
+        normalisation: the same pictures as ``self(x, mix)``, as fast as a network of one painting."""
+        import copy
+        net = copy.deepcopy(self)
+        for name, mod in list(net.named_modules()):
+            for child_name, child in list(mod.named_children()):
+                if isinstance(child, ConditionalInstanceNorm):
+                    setattr(mod, child_name, child.fixed(mix))
+        net.settings = {**net.settings, "norm": "instance"}
+        net.settings.pop("styles", None)
+        return net
 
 
 def conv(cin: int, cout: int, k: int, stride: int = 1, separable: bool = False) -> nn.Module:
@@ -71,17 +153,18 @@ def icnr_(conv_seq: nn.Module, scale: int = 2) -> None:
 class ConvBlock(nn.Sequential):
     """conv -> norm -> ReLU (the building block of Johnson et al.)."""
 
-    def __init__(self, cin: int, cout: int, k: int, stride: int, norm: str, separable: bool = False) -> None:
-        super().__init__(conv(cin, cout, k, stride, separable), _norm(norm, cout), nn.ReLU(inplace=True))
+    def __init__(self, cin: int, cout: int, k: int, stride: int, norm: str, separable: bool = False,
+                 styles: int = 1) -> None:
+        super().__init__(conv(cin, cout, k, stride, separable), _norm(norm, cout, styles), nn.ReLU(inplace=True))
 
 
 class Residual(nn.Module):
     """x + norm(conv(relu(norm(conv(x))))) (Johnson et al., after He et al.)."""
 
-    def __init__(self, ch: int, norm: str, separable: bool = False) -> None:
+    def __init__(self, ch: int, norm: str, separable: bool = False, styles: int = 1) -> None:
         super().__init__()
-        self.body = nn.Sequential(ConvBlock(ch, ch, 3, 1, norm, separable), conv(ch, ch, 3, 1, separable),
-                                  _norm(norm, ch))
+        self.body = nn.Sequential(ConvBlock(ch, ch, 3, 1, norm, separable, styles), conv(ch, ch, 3, 1, separable),
+                                  _norm(norm, ch, styles))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)
@@ -94,7 +177,7 @@ class Upsample(nn.Module):
     ``nearest``: nearest-neighbour x2 then a 3x3 conv; ``nearest+bilinear``: both upsamplings concatenated, then a
     3x3 conv (seed 000)."""
 
-    def __init__(self, cin: int, cout: int, mode: str, norm: str, separable: bool) -> None:
+    def __init__(self, cin: int, cout: int, mode: str, norm: str, separable: bool, styles: int = 1) -> None:
         super().__init__()
         self.mode = mode
         if mode == "transposed":
@@ -110,7 +193,7 @@ class Upsample(nn.Module):
             self.conv = conv(2 * cin, cout, 3, 1, separable)
         else:
             raise PainterlyError(f"unknown upsampling '{mode}'")
-        self.post = nn.Sequential(_norm(norm, cout), nn.ReLU(inplace=True))
+        self.post = nn.Sequential(_norm(norm, cout, styles), nn.ReLU(inplace=True))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.mode == "nearest":
@@ -121,96 +204,126 @@ class Upsample(nn.Module):
         return self.post(self.conv(x))
 
 
-class TransformNet(nn.Module):
+class TransformNet(StyleNet):
     """Encoder (9x9, two stride-2), residual blocks, decoder (two x2 upsamplings, 9x9), output in [0, 1].
 
     Inputs of any size: they are edge-padded to a multiple of 4 and the output is cropped back."""
 
     def __init__(self, arch: str, norm: str = "instance", width: int = 32, blocks: int = 5,
-                 separable: bool = False, upsample: str = "transposed") -> None:
+                 separable: bool = False, upsample: str = "transposed", styles: int = 1) -> None:
         super().__init__()
         self.arch = arch
         self.settings = dict(norm=norm, width=width, blocks=blocks)
-        w, s = width, separable
-        self.encoder = nn.Sequential(ConvBlock(3, w, 9, 1, norm, s), ConvBlock(w, 2 * w, 3, 2, norm, s),
-                                     ConvBlock(2 * w, 4 * w, 3, 2, norm, s))
-        self.residuals = nn.Sequential(*[Residual(4 * w, norm, s) for _ in range(blocks)])
-        self.decoder = nn.Sequential(Upsample(4 * w, 2 * w, upsample, norm, s), Upsample(2 * w, w, upsample, norm, s),
-                                     conv(w, 3, 9, 1, s))
+        if norm == "conditional":
+            self.settings["styles"] = styles
+        w, s, n = width, separable, styles
+        self.encoder = nn.Sequential(ConvBlock(3, w, 9, 1, norm, s, n), ConvBlock(w, 2 * w, 3, 2, norm, s, n),
+                                     ConvBlock(2 * w, 4 * w, 3, 2, norm, s, n))
+        self.residuals = nn.Sequential(*[Residual(4 * w, norm, s, n) for _ in range(blocks)])
+        self.decoder = nn.Sequential(Upsample(4 * w, 2 * w, upsample, norm, s, n),
+                                     Upsample(2 * w, w, upsample, norm, s, n), conv(w, 3, 9, 1, s))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, style: Optional[torch.Tensor] = None) -> torch.Tensor:
+        self._set_style(x, style)
         h, w = x.shape[-2:]
         # to a multiple of 4 (cropped off again); unconditional, so an exported graph handles every size
         x = nn.functional.pad(x, (0, (-w) % 4, 0, (-h) % 4), mode="replicate")
         y = self.decoder(self.residuals(self.encoder(x - 0.5)))
-        y = (torch.tanh(y) + 1) / 2  # seed 001: a tanh output, mapped to [0, 1]
+        y = (torch.tanh(y) + 1) / 2  # a tanh output (Johnson et al. 2016), mapped to [0, 1]
         return y[..., :h, :w]
 
 
 @NETWORKS.register("johnson")
-def johnson(norm: str = "instance", width: int = 32, blocks: int = 5) -> TransformNet:
+def johnson(norm: str = "instance", width: int = 32, blocks: int = 5, styles: int = 1) -> TransformNet:
     """Johnson et al. (2016)."""
-    return TransformNet("johnson", norm, width, blocks)
+    return TransformNet("johnson", norm, width, blocks, styles=styles)
+
+
+@NETWORKS.register("johnson-nn")
+def johnson_nn(norm: str = "instance", width: int = 32, blocks: int = 5, styles: int = 1) -> TransformNet:
+    """Johnson et al. (2016) with nearest-neighbour upsampling + 3x3 conv in place of the transposed convs, as
+    Dumoulin et al. (2017) trained it: no checkerboard (Odena et al. 2016, "Deconvolution and Checkerboard
+    Artifacts")."""
+    return TransformNet("johnson-nn", norm, width, blocks, upsample="nearest", styles=styles)
 
 
 @NETWORKS.register("depsep")
-def depsep(norm: str = "instance", width: int = 32, blocks: int = 5) -> TransformNet:
-    """Seed 000's DepSep: Johnson et al. with depthwise-separable convolutions (multiplier 4)."""
-    return TransformNet("depsep", norm, width, blocks, separable=True, upsample="transposed")
+def depsep(norm: str = "instance", width: int = 32, blocks: int = 5, styles: int = 1) -> TransformNet:
+    """Pandey et al. (2018)'s DepSep: Johnson et al. with depthwise-separable convolutions (multiplier 4)."""
+    return TransformNet("depsep", norm, width, blocks, separable=True, upsample="transposed", styles=styles)
 
 
 @NETWORKS.register("depsep-nn")
-def depsep_nn(norm: str = "instance", width: int = 32, blocks: int = 5) -> TransformNet:
-    """Seed 000's DepSep-NN: DepSep with nearest-neighbour upsampling + conv instead of transposed convs."""
-    return TransformNet("depsep-nn", norm, width, blocks, separable=True, upsample="nearest")
+def depsep_nn(norm: str = "instance", width: int = 32, blocks: int = 5, styles: int = 1) -> TransformNet:
+    """Pandey et al. (2018)'s DepSep-NN: DepSep with nearest-neighbour upsampling + conv instead of transposed
+    convs."""
+    return TransformNet("depsep-nn", norm, width, blocks, separable=True, upsample="nearest", styles=styles)
 
 
 @NETWORKS.register("depsep-nn-bil")
-def depsep_nn_bil(norm: str = "instance", width: int = 32, blocks: int = 5) -> TransformNet:
-    """Seed 000's DepSep-NN-Bil: DepSep upsampling by concatenated nearest-neighbour and bilinear upsampling."""
-    return TransformNet("depsep-nn-bil", norm, width, blocks, separable=True, upsample="nearest+bilinear")
+def depsep_nn_bil(norm: str = "instance", width: int = 32, blocks: int = 5, styles: int = 1) -> TransformNet:
+    """Pandey et al. (2018)'s DepSep-NN-Bil: DepSep upsampling by concatenated nearest-neighbour and bilinear
+    upsampling."""
+    return TransformNet("depsep-nn-bil", norm, width, blocks, separable=True, upsample="nearest+bilinear",
+                        styles=styles)
 
 
-class FastNet(nn.Module):
+class FastNet(StyleNet):
     """painterly's own architecture (not from the documents), designed from the profile of the others on a CPU
     (benchmarks/RESULTS.md): no convolution or normalisation at full resolution (the image is folded into
     channels by pixel-unshuffle and unfolded by pixel-shuffle: lossless and nearly free), the residual blocks at
-    1/8 resolution with ``4 * width`` channels, dense 3x3 convolutions only (depthwise ones run far below peak here),
-    sub-pixel upsampling (ICNR-initialised) instead of transposed convolutions, instance normalisation except at the ends, additive
-    skips from the 1/2- and 1/4-resolution encoder stages to the decoder.
-    About 5 GMAC at 512x512 against Johnson et al.'s 33."""
+    1/8 resolution with ``4 * width`` channels, dense 3x3 convolutions only (depthwise ones run far below peak
+    here), sub-pixel upsampling (ICNR-initialised) instead of transposed convolutions, instance normalisation
+    except at the ends.  ``skips``: additive skips from the 1/2- and 1/4-resolution encoder stages to the decoder
+    (U-Net-like; they carry the photo's fine detail straight to the output, so the picture stays the photo under a
+    fine texture: off in the ``realtime`` network).  About 5 GMAC at 512x512 against Johnson et al.'s 33."""
 
-    def __init__(self, norm: str = "instance", width: int = 24, blocks: int = 4) -> None:
+    def __init__(self, norm: str = "instance", width: int = 24, blocks: int = 4, skips: bool = True,
+                 styles: int = 1, arch: str = "fast") -> None:
         super().__init__()
-        self.arch = "fast"
+        self.arch = arch
         self.settings = dict(norm=norm, width=width, blocks=blocks)
-        w = width
-        self.down1 = nn.Sequential(nn.PixelUnshuffle(2), ConvBlock(12, w, 3, 1, norm))  # 1/2 resolution
-        self.down2 = ConvBlock(w, 2 * w, 3, 2, norm)  # 1/4
-        self.down3 = ConvBlock(2 * w, 4 * w, 3, 2, norm)  # 1/8
-        self.residuals = nn.Sequential(*[Residual(4 * w, norm) for _ in range(blocks)])
-        self.up1 = nn.Sequential(conv(4 * w, 4 * 2 * w, 3), nn.PixelShuffle(2), _norm(norm, 2 * w),
+        if norm == "conditional":
+            self.settings["styles"] = styles
+        self.skips = skips
+        w, n = width, styles
+        self.down1 = nn.Sequential(nn.PixelUnshuffle(2), ConvBlock(12, w, 3, 1, norm, styles=n))  # 1/2 resolution
+        self.down2 = ConvBlock(w, 2 * w, 3, 2, norm, styles=n)  # 1/4
+        self.down3 = ConvBlock(2 * w, 4 * w, 3, 2, norm, styles=n)  # 1/8
+        self.residuals = nn.Sequential(*[Residual(4 * w, norm, styles=n) for _ in range(blocks)])
+        self.up1 = nn.Sequential(conv(4 * w, 4 * 2 * w, 3), nn.PixelShuffle(2), _norm(norm, 2 * w, n),
                                  nn.ReLU(inplace=True))  # 1/4
-        self.up2 = nn.Sequential(conv(2 * w, 4 * w, 3), nn.PixelShuffle(2), _norm(norm, w), nn.ReLU(inplace=True))
+        self.up2 = nn.Sequential(conv(2 * w, 4 * w, 3), nn.PixelShuffle(2), _norm(norm, w, n), nn.ReLU(inplace=True))
         self.out = nn.Sequential(conv(w, 12, 3), nn.PixelShuffle(2))  # full resolution, 3 channels
         for up in (self.up1, self.up2, self.out):
             icnr_(up[0])
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, style: Optional[torch.Tensor] = None) -> torch.Tensor:
+        self._set_style(x, style)
         h, w = x.shape[-2:]
         # to a multiple of 16 (cropped off again); unconditional, so an exported graph handles every size
         x = nn.functional.pad(x, (0, (-w) % 16, 0, (-h) % 16), mode="replicate")
         e1 = self.down1(x - 0.5)
         e2 = self.down2(e1)
         y = self.residuals(self.down3(e2))
-        y = self.up2(self.up1(y) + e2) + e1  # additive skips keep the photo's detail (U-Net-like)
+        if self.skips:
+            y = self.up2(self.up1(y) + e2) + e1
+        else:
+            y = self.up2(self.up1(y))
         return ((torch.tanh(self.out(y)) + 1) / 2)[..., :h, :w]
 
 
 @NETWORKS.register("fast")
-def fast(norm: str = "instance", width: int = 24, blocks: int = 4) -> FastNet:
-    """painterly's own fast network (see :class:`FastNet`)."""
-    return FastNet(norm, width, blocks)
+def fast(norm: str = "instance", width: int = 24, blocks: int = 4, styles: int = 1) -> FastNet:
+    """painterly's own fast network with skips (see :class:`FastNet`)."""
+    return FastNet(norm, width, blocks, skips=True, styles=styles)
+
+
+@NETWORKS.register("realtime")
+def realtime(norm: str = "instance", width: int = 24, blocks: int = 4, styles: int = 1) -> FastNet:
+    """:class:`FastNet` without the skips: the network paints the whole picture anew rather than laying a texture
+    over the photo's detail."""
+    return FastNet(norm, width, blocks, skips=False, styles=styles, arch="realtime")
 
 
 def create_network(arch: str, **settings: Any) -> nn.Module:

@@ -8,6 +8,7 @@ milliseconds per 512x512 image measured on the development CPU.  ``scripts/train
 """
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -18,13 +19,33 @@ PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 CARDS = PRETRAINED / "cards.json"
 
 
-def shipped_models() -> dict[str, Path]:
-    """name -> checkpoint path of every shipped model."""
-    return {p.stem: p for p in sorted(PRETRAINED.glob("*.pt"))}
+#: the shipped networks, each holding every shipped painting (conditional instance normalisation)
+VARIANTS = ("quality", "realtime")
 
 
-def shipped_model_path(name: str) -> Path:
-    models = shipped_models()
+@functools.lru_cache(maxsize=None)
+def _paintings_in(path: Path) -> tuple[str, ...]:
+    from .models import load_checkpoint, painting_names
+    return tuple(painting_names(load_checkpoint(path)))
+
+
+def shipped_models(variant: str = "quality") -> dict[str, Path]:
+    """painting name -> the shipped checkpoint that paints it in ``variant`` (quality or realtime); a
+    single-painting file ``NAME.pt`` beside them also counts."""
+    if variant not in VARIANTS:
+        raise PainterlyError(f"unknown variant '{variant}'{suggest(variant, VARIANTS)} (choices: {', '.join(VARIANTS)})")
+    found: dict[str, Path] = {}
+    net = PRETRAINED / f"{variant}.pt"
+    if net.is_file():
+        found.update({name: net for name in _paintings_in(net)})
+    for p in sorted(PRETRAINED.glob("*.pt")):
+        if p.stem not in VARIANTS:
+            found.setdefault(p.stem, p)
+    return found
+
+
+def shipped_model_path(name: str, variant: str = "quality") -> Path:
+    models = shipped_models(variant)
     if name not in models:
         have = ", ".join(models) or "none yet"
         raise PainterlyError(f"no model file or shipped model named '{name}'{suggest(name, models)} "

@@ -28,11 +28,12 @@ try:
 except ImportError:  # the web extra is optional; _gradio() says how to get it
     gr = None
 
-from .config import ServeConfig
+from .config import ApplyConfig, ServeConfig
 from .errors import PainterlyError
 from .images import load_image, resize_long_side, to_pil, to_tensor
 
 METHODS = ("Shipped model", "AdaIN (any painting, one pass)", "Optimisation (Gatys et al., slow)")
+NO_BLEND = "(none)"
 
 
 def _gradio():
@@ -56,7 +57,7 @@ class Painter:
     def __init__(self, cfg: ServeConfig) -> None:
         self.cfg = cfg
         self._lock = threading.Lock()
-        self._models: dict[str, Any] = {}
+        self._models: dict[tuple, Any] = {}
         self._adain: Any = None
         self.workdir = Path(tempfile.mkdtemp(prefix="painterly-web-"))
 
@@ -101,16 +102,21 @@ class Painter:
         return name, load_image(path, "painting")
 
     # -- methods --------------------------------------------------------------------------------------------
-    def model(self, name: str) -> Any:
-        """A shipped model by name (never a path: no request names a file on the server)."""
+    def model(self, name: str, mix: Optional[str] = None, stroke_scale: float = 1.0,
+              variant: str = "quality") -> Any:
+        """A shipped model by name (never a path: no request names a file on the server), with a blend of its
+        paintings (``mix``) and a stroke scale."""
         from .models import Stylizer
         from .shipped import shipped_models
-        if name not in shipped_models():
-            raise PainterlyError(f"no shipped model named '{str(name)[:40]}'; shipped: {', '.join(shipped_models())}")
+        if name not in shipped_models(variant):
+            raise PainterlyError(f"no shipped model named '{str(name)[:40]}'; shipped: "
+                                 f"{', '.join(shipped_models(variant))}")
+        key = (name, mix, float(stroke_scale), variant)
         with self._lock:
-            if name not in self._models:
-                self._models[name] = Stylizer(name, self.cfg.device)
-            return self._models[name]
+            if key not in self._models:
+                self._models[key] = Stylizer(name, self.cfg.device, mix=mix, stroke_scale=stroke_scale,
+                                             variant=variant)
+            return self._models[key]
 
     def adain(self) -> Any:
         from .adain import AdaIN
@@ -121,8 +127,10 @@ class Painter:
 
     def paint(self, photo: Image.Image, painting_name: str, painting: Image.Image, method: str, size: int,
               strength: float, preserve_color: bool, iterations: int,
-              cancel: Optional[threading.Event] = None) -> Iterator[tuple[Image.Image, str, float]]:
-        """Yield (picture so far, status, fraction done) until done; the last one is the result."""
+              cancel: Optional[threading.Event] = None, stroke_scale: float = ApplyConfig.stroke_scale,
+              blend_with: Optional[str] = None, blend: float = 0.5) -> Iterator[tuple[Image.Image, str, float]]:
+        """Yield (picture so far, status, fraction done) until done; the last one is the result.  With a shipped
+        model: ``stroke_scale``, and ``blend_with`` another shipped painting, ``blend`` of it."""
         size = max(16, min(int(size), self.cfg.max_size))
         strength = float(min(max(strength, 0.0), 1.0))
         photo = resize_long_side(photo, size)
@@ -132,8 +140,13 @@ class Painter:
             if painting_name not in shipped_models():
                 raise PainterlyError(f"no shipped model for this painting; shipped: {', '.join(shipped_models())} "
                                      "(or choose AdaIN)")
+            stroke_scale = float(min(max(stroke_scale, 0.25), 8.0))
+            mix = None
+            if blend_with and blend_with != painting_name:
+                b = float(min(max(blend, 0.0), 1.0))
+                mix = f"{painting_name}:{1 - b},{blend_with}:{b}"
             x = to_tensor(photo)
-            y = self.model(painting_name).tensor(x).cpu()
+            y = self.model(painting_name, mix, stroke_scale).tensor(x).cpu()
             if preserve_color:
                 from .color import recombine
                 y = recombine(y, x)
@@ -204,8 +217,8 @@ def build_app(cfg: Optional[ServeConfig] = None) -> Any:
     cancels: dict[str, threading.Event] = {}
 
     def run(photo: Any, index: Optional[int], upload: Any, method: str, size: int, strength: float,
-            preserve: bool, iterations: int, request: gr.Request,
-            progress: gr.Progress = gr.Progress()) -> Iterator[tuple[Any, ...]]:
+            preserve: bool, iterations: int, stroke_scale: float, blend_with: Optional[str], blend: float,
+            request: gr.Request, progress: gr.Progress = gr.Progress()) -> Iterator[tuple[Any, ...]]:
         key = getattr(request, "session_hash", None) or "default"
         cancel = cancels.setdefault(key, threading.Event())
         cancel.clear()
@@ -213,12 +226,15 @@ def build_app(cfg: Optional[ServeConfig] = None) -> Any:
             img = painter.image(photo, "photo")
             name, painting = painter.painting(index, upload)
             last = None
+            blend_with = None if blend_with in (None, NO_BLEND) else blend_with
             for last, status, done in painter.paint(img, name, painting, method, size, strength, preserve,
-                                                    iterations, cancel):
+                                                    iterations, cancel, stroke_scale, blend_with, blend):
                 progress(done, desc=status)  # Gradio's progress bar over the result
                 yield last, None, None, status
             settings = {"method": method, "painting": name, "size": size, "strength": strength,
                         "preserve_color": preserve, "iterations": iterations if method == METHODS[2] else None}
+            if method == METHODS[0]:
+                settings.update(stroke_scale=stroke_scale, blend_with=blend_with, blend=blend if blend_with else None)
             photo_small = resize_long_side(img, max(last.size)).resize(last.size)
             yield last, (photo_small, last), painter.save(last, settings), status
         except PainterlyError as e:
@@ -268,6 +284,12 @@ def build_app(cfg: Optional[ServeConfig] = None) -> Any:
                         preserve = gr.Checkbox(False, label="Keep the photo's colours")
                         iterations = gr.Slider(10, cfg.max_iterations, value=min(160, cfg.max_iterations), step=10,
                                                label="Iterations (optimisation)")
+                    with gr.Row():  # shipped models only
+                        stroke = gr.Slider(0.5, 4.0, value=ApplyConfig.stroke_scale, step=0.25,
+                                           label="Stroke size (shipped model)")
+                        blend_with = gr.Dropdown([NO_BLEND, *shipped_models()], value=NO_BLEND,
+                                                 label="Blend with (shipped model)")
+                        blend = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="Blend amount")
                     with gr.Row():
                         go = gr.Button("Paint", variant="primary")
                         cancel = gr.Button("Cancel", variant="stop")
@@ -281,7 +303,8 @@ def build_app(cfg: Optional[ServeConfig] = None) -> Any:
                 return evt.index, f"Painting: **{options[evt.index][0]}**"
 
             gallery.select(select, None, [picked, picked_label], api_visibility="private")
-            event = go.click(run, [photo, picked, upload, method, size, strength, preserve, iterations],
+            event = go.click(run, [photo, picked, upload, method, size, strength, preserve, iterations, stroke,
+                                   blend_with, blend],
                              [result, slider, files, status], api_visibility="private")
             cancel.click(stop, None, None, cancels=[event], api_visibility="private")
         with gr.Tab("Webcam"):

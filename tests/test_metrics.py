@@ -1,0 +1,112 @@
+"""Quality measures against hand-computed values on tiny inputs, and what they see on real pictures."""
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from painterly.cli import main
+from painterly.metrics import cosine, evaluate, histogram_cosine, multiscale_style, patch_match, wang_criteria
+
+
+def _features(columns):
+    """(1, C, 1, N) features whose N positions are the given C-vectors."""
+    return torch.tensor(columns, dtype=torch.float32).t().reshape(1, len(columns[0]), 1, len(columns))
+
+
+def test_cosine_by_hand():
+    assert cosine(torch.tensor([1.0, 0.0]), torch.tensor([1.0, 1.0])) == pytest.approx(1 / math.sqrt(2))
+    assert cosine(torch.tensor([[3.0, 4.0]]), torch.tensor([[6.0, 8.0]])) == pytest.approx(1.0)
+    assert cosine(torch.zeros(3), torch.ones(3)) == 0.0
+
+
+def test_histogram_cosine_by_hand():
+    black = np.zeros((4, 4, 3), np.uint8)
+    white = np.full((4, 4, 3), 255, np.uint8)
+    half = black.copy()
+    half[:, 2:] = 255
+    assert histogram_cosine(black, black) == pytest.approx(1.0)
+    assert histogram_cosine(black, white) == pytest.approx(0.0)
+    # histograms (8, ..., 8) and (16, 0, ...): cosine 8*16 / (sqrt(128) * 16) = 1/sqrt(2)
+    assert histogram_cosine(half, black) == pytest.approx(1 / math.sqrt(2))
+    # the range is fixed: a dim picture does not count as matching a bright one
+    assert histogram_cosine(np.full((2, 2, 3), 10, np.uint8), np.full((2, 2, 3), 200, np.uint8)) == 0.0
+
+
+def test_patch_match_by_hand():
+    painting = _features([[1, 0], [0, 1], [1, 0]])  # two distinct 1x1 patches
+    # both output patches pick (1, 0): cosine 1 each, half of the painting's patches used
+    assert patch_match(_features([[1, 0], [2, 0]]), painting, k=1) == pytest.approx((1.0, 0.5))
+    assert patch_match(_features([[1, 0], [0, 3]]), painting, k=1) == pytest.approx((1.0, 1.0))
+    # (3, 4) is nearest to (0, 1) with cosine 0.8
+    assert patch_match(_features([[3, 4]]), painting, k=1) == pytest.approx((0.8, 0.5))
+    # 3x3 patches: a 3x3 map is one patch; a scaled copy matches it exactly
+    f = torch.rand(1, 4, 3, 3)
+    assert patch_match(2 * f, f) == pytest.approx((1.0, 1.0))
+
+
+@pytest.fixture(scope="module")
+def painting(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    img = Image.fromarray(rng.integers(0, 256, (96, 96, 3), dtype=np.uint8)).resize((128, 128), Image.BICUBIC)
+    path = tmp_path_factory.mktemp("m") / "painting.png"
+    img.save(path)
+    return path
+
+
+def test_criteria_of_the_painting_itself_are_perfect(painting, content_path):
+    got = wang_criteria(painting, content_path, painting)
+    assert got["ge_color"] == pytest.approx(1.0) and got["ge_texture"] == pytest.approx(1.0)
+    assert got["lp1"] == pytest.approx(1.0, abs=1e-5) and got["lp2"] == pytest.approx(1.0)
+    assert wang_criteria(content_path, content_path, painting)["cf"] == pytest.approx(1.0)
+
+
+def test_a_tiled_motif_uses_few_of_the_paintings_patches(painting, tmp_path, content_path):
+    """A small piece of the painting repeated over the picture: the painting's colours and local patches, but
+    few of them, which lp2 sees and the texture statistics alone do not."""
+    tile = Image.open(painting).crop((0, 0, 16, 16))
+    tiled = Image.new("RGB", (128, 128))
+    for x in range(0, 128, 16):
+        for y in range(0, 128, 16):
+            tiled.paste(tile, (x, y))
+    tiled.save(tmp_path / "tiled.png")
+    got = wang_criteria(tmp_path / "tiled.png", content_path, painting)
+    assert got["lp1"] > 0.8  # the patches have close matches in the painting (the seams between tiles less so)...
+    assert got["lp2"] < 0.15  # ...but a small share of its patches is used (measured 0.05)
+    assert got["ge_texture"] > 0.8  # while the global texture statistics nearly match
+
+
+def test_multiscale_style_sees_the_texture_scale(painting, tmp_path):
+    """The painting shrunk 4x and tiled back to full size has fine strokes: at full size it is far from the
+    painting, and the distance changes with the scale, while the painting itself stays close at every scale."""
+    own = multiscale_style(painting, painting)
+    assert own["style_x2"] < 0.02 and own["style_x4"] < 0.02
+    small = Image.open(painting).resize((32, 32), Image.LANCZOS)
+    fine = Image.new("RGB", (128, 128))
+    for x in range(0, 128, 32):
+        for y in range(0, 128, 32):
+            fine.paste(small, (x, y))
+    fine.save(tmp_path / "fine.png")
+    got = multiscale_style(tmp_path / "fine.png", painting)
+    assert got["style_x2"] > 5 * own["style_x2"]
+
+
+def test_evaluate_cli_json_and_table(painting, content_path, capsys):
+    assert main(["evaluate", str(content_path), str(content_path), str(painting), "--json"]) == 0
+    got = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert list(got) == ["style", "style_x2", "style_x4", "content", "mse", "ssim", "cf", "ge", "ge_color",
+                         "ge_texture", "lp", "lp1", "lp2"]
+    assert got["content"] == 0 and got["mse"] == 0 and got["ssim"] == pytest.approx(1.0) and got["cf"] == 1
+    direct = evaluate(content_path, content_path, painting)
+    assert got["lp2"] == pytest.approx(direct["lp2"], abs=1e-6)
+    assert main(["evaluate", str(content_path), str(content_path), "the-scream"]) == 0
+    out = capsys.readouterr().out
+    assert "lp2" in out and "Wang et al." in out
+
+
+def test_evaluate_bad_input_is_one_line(tmp_path, content_path, capsys):
+    assert main(["evaluate", str(tmp_path / "missing.png"), str(content_path), "the-scream"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "missing.png" in err[0]

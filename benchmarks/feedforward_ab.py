@@ -21,18 +21,28 @@ STYLES = ROOT / "src" / "painterly" / "pretrained" / "styles"
 #: name -> (painting, reference picture, extra `painterly train` flags)
 RECIPE = ["--image-size", "256", "--style-size", "512", "--content-weight", "1", "--style-weight", "5",
           "--tv-weight", "1", "--batch-size", "4", "--seed", "0"]
+#: the painting at its full size (1024 px), for style targets larger than the bundled 512 px copy
+ORIGINALS = {"starry-night": DATA / "styles" / "vangogh_starry_night.jpg"}
 CANDIDATES: dict[str, list[str]] = {
     "fast": ["--arch", "fast"],
     "realtime": ["--arch", "realtime"],
     "realtime-w32": ["--arch", "realtime", "--width", "32"],
     "johnson": ["--arch", "johnson"],
     "johnson-nn": ["--arch", "johnson-nn"],
+    "realtime-nn": ["--arch", "realtime-nn"],
+    "johnson-nn-s1024": ["--arch", "johnson-nn", "--style-size", "1024", "ORIGINAL"],
+    "realtime-nn-s1024": ["--arch", "realtime-nn", "--style-size", "1024", "ORIGINAL"],
 }
 
 
 def train(runs: Path, name: str, flags: list[str], steps: int, painting: str) -> Path:
     out = runs / f"{name}.pt"
-    cmd = ["painterly", "train", str(STYLES / f"{painting}.jpg"), "--data", str(DATA / "train_256"), *RECIPE,
+    style = STYLES / f"{painting}.jpg"
+    if "ORIGINAL" in flags:  # the full-size painting
+        flags = [f for f in flags if f != "ORIGINAL"]
+        style = ORIGINALS[painting]
+    # the candidate's flags come last, so they override the recipe's
+    cmd = ["painterly", "train", str(style), "--data", str(DATA / "train_256"), *RECIPE,
            *flags, "--steps", str(steps), "--checkpoint-every", "100", "--preview-every", "100", "--resume",
            "-q", "-o", str(out)]
     subprocess.run(cmd, check=True)
@@ -43,7 +53,7 @@ def sheet(models: dict[str, Path], reference: Path, photo: Path, output: Path, s
     """The released model's picture, then each candidate's, in rows of two, labelled, at 1:1."""
     from PIL import Image, ImageDraw
 
-    from painterly import Stylizer
+    from painterly.models import Stylizer
     from painterly.images import load_image, resize_long_side
 
     img = resize_long_side(load_image(photo), size)

@@ -111,7 +111,30 @@ def test_one_conditional_network_learns_several_paintings(tmp_path, photos, two_
         Stylizer(str(out), "cpu", mix="blue:x")
     # resume needs the same paintings' count
     with pytest.raises(PainterlyError, match="--resume"):
-        train(_cfg(tmp_path, photos, a, steps=31, resume=True, arch="realtime"))
+        train(_cfg(tmp_path, photos, a, steps=81, resume=True, arch="realtime"))
+    # a third painting added by training its normalisation parameters only: the others paint as before
+    third = tmp_path / "red.png"
+    Image.new("RGB", (40, 40), (200, 30, 30)).save(third)
+    grown = train(_cfg(tmp_path, photos, third, extend=str(out), output=str(tmp_path / "grown.pt"), steps=10,
+                       lr=1e-2, style_weight=20.0))
+    ck2 = load_checkpoint(grown)
+    assert [s["name"] for s in ck2["styles"]] == ["stripes.png", "blue.png", "red.png"]
+    assert ck2["arch"] == "realtime" and ck2["settings"]["styles"] == 3
+    for k, v in ck["state_dict"].items():
+        if ck2["state_dict"][k].shape == v.shape:
+            assert torch.equal(ck2["state_dict"][k], v), k  # shared weights untouched
+        else:
+            assert torch.equal(ck2["state_dict"][k][:2], v), k  # the known paintings' rows untouched
+    again = Stylizer(str(grown), "cpu", mix="stripes")(photo)
+    assert np.array_equal(np.asarray(again), np.asarray(pictures["stripes"]))
+    red = np.asarray(Stylizer(str(grown), "cpu", mix="red")(photo), np.float64)
+    assert red[..., 0].mean() > np.asarray(pictures["blue"], np.float64)[..., 0].mean()
+    with pytest.raises(PainterlyError, match="holds one painting"):
+        train(_cfg(tmp_path, photos, third, extend=str(_single(tmp_path, photos, a)), steps=2))
+
+
+def _single(tmp_path, photos, painting):
+    return train(_cfg(tmp_path, photos, painting, arch="realtime", steps=1, output=str(tmp_path / "single.pt")))
 
 
 def test_stroke_scale_makes_strokes_larger_without_retraining(tmp_path, photos, two_paintings, content_path):

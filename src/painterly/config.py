@@ -155,6 +155,9 @@ class TrainConfig:
     extra_style: tuple[str, ...] = opt((), "another painting to learn in the same network (repeatable): one "
                                            "conditional network for all of them (Dumoulin et al. 2017)",
                                        repeat=True, metavar="PATH")
+    extend: Optional[str] = opt(None, "a network of several paintings to add STYLE (and each --extra-style) to: "
+                                      "only the new paintings' normalisation parameters train, the rest stays as it "
+                                      "is (its architecture is kept; --arch is ignored)", metavar="MODEL.pt")
     data: str = opt("", "folder of training photos (searched recursively; unreadable files are skipped)",
                     metavar="DIR")
     output: str = opt("model.pt", "checkpoint to write", metavar="MODEL.pt")

@@ -279,7 +279,7 @@ class FastNet(StyleNet):
     fine texture: off in the ``realtime`` network).  About 5 GMAC at 512x512 against Johnson et al.'s 33."""
 
     def __init__(self, norm: str = "instance", width: int = 24, blocks: int = 4, skips: bool = True,
-                 styles: int = 1, arch: str = "fast") -> None:
+                 styles: int = 1, arch: str = "fast", upsample: str = "shuffle") -> None:
         super().__init__()
         self.arch = arch
         self.settings = dict(norm=norm, width=width, blocks=blocks)
@@ -291,12 +291,23 @@ class FastNet(StyleNet):
         self.down2 = ConvBlock(w, 2 * w, 3, 2, norm, styles=n)  # 1/4
         self.down3 = ConvBlock(2 * w, 4 * w, 3, 2, norm, styles=n)  # 1/8
         self.residuals = nn.Sequential(*[Residual(4 * w, norm, styles=n) for _ in range(blocks)])
-        self.up1 = nn.Sequential(conv(4 * w, 4 * 2 * w, 3), nn.PixelShuffle(2), _norm(norm, 2 * w, n),
-                                 nn.ReLU(inplace=True))  # 1/4
-        self.up2 = nn.Sequential(conv(2 * w, 4 * w, 3), nn.PixelShuffle(2), _norm(norm, w, n), nn.ReLU(inplace=True))
-        self.out = nn.Sequential(conv(w, 12, 3), nn.PixelShuffle(2))  # full resolution, 3 channels
-        for up in (self.up1, self.up2, self.out):
-            icnr_(up[0])
+        if upsample == "shuffle":  # sub-pixel convolutions, ICNR-initialised
+            self.up1 = nn.Sequential(conv(4 * w, 4 * 2 * w, 3), nn.PixelShuffle(2), _norm(norm, 2 * w, n),
+                                     nn.ReLU(inplace=True))  # 1/4
+            self.up2 = nn.Sequential(conv(2 * w, 4 * w, 3), nn.PixelShuffle(2), _norm(norm, w, n),
+                                     nn.ReLU(inplace=True))
+            self.out = nn.Sequential(conv(w, 12, 3), nn.PixelShuffle(2))  # full resolution, 3 channels
+            for up in (self.up1, self.up2, self.out):
+                icnr_(up[0])
+        elif upsample == "nearest":  # nearest-neighbour x2 then a 3x3 conv: the same multiply-adds, no
+            # position-dependent filters, so no periodic pattern (Odena et al. 2016)
+            def up() -> nn.Module:
+                return nn.Upsample(scale_factor=2, mode="nearest")
+            self.up1 = nn.Sequential(up(), conv(4 * w, 2 * w, 3), _norm(norm, 2 * w, n), nn.ReLU(inplace=True))
+            self.up2 = nn.Sequential(up(), conv(2 * w, w, 3), _norm(norm, w, n), nn.ReLU(inplace=True))
+            self.out = nn.Sequential(up(), conv(w, 3, 3))
+        else:
+            raise PainterlyError(f"unknown upsampling '{upsample}' (choices: shuffle, nearest)")
 
     def forward(self, x: torch.Tensor, style: Optional[torch.Tensor] = None) -> torch.Tensor:
         self._set_style(x, style)
@@ -317,6 +328,12 @@ class FastNet(StyleNet):
 def fast(norm: str = "instance", width: int = 24, blocks: int = 4, styles: int = 1) -> FastNet:
     """painterly's own fast network with skips (see :class:`FastNet`)."""
     return FastNet(norm, width, blocks, skips=True, styles=styles)
+
+
+@NETWORKS.register("realtime-nn")
+def realtime_nn(norm: str = "instance", width: int = 24, blocks: int = 4, styles: int = 1) -> FastNet:
+    """``realtime`` upsampling by nearest neighbour + 3x3 conv in place of sub-pixel convolutions."""
+    return FastNet(norm, width, blocks, skips=False, styles=styles, arch="realtime-nn", upsample="nearest")
 
 
 @NETWORKS.register("realtime")

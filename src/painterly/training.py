@@ -262,21 +262,38 @@ def train(cfg: TrainConfig, callback: Optional[Callable[[TrainIterate], None]] =
     # the same pairs)
     grams = [loss_fn.style_targets([to_tensor(resize_long_side(im, cfg.style_size or cfg.image_size)).to(device)],
                                    [1.0])[0][1] for im in style_imgs]
-    n_styles = len(grams)
+    arch, known = cfg.arch, 0  # known: paintings of the --extend network, kept as they are
+    if cfg.extend:
+        base = load_checkpoint(cfg.extend, noun="--extend model")
+        if base.get("settings", {}).get("norm") != "conditional":
+            raise PainterlyError(f"--extend: '{cfg.extend}' holds one painting; it needs a network of several "
+                                 "(trained on several paintings at once)")
+        arch, known = base["arch"], int(base["settings"]["styles"])
+        style_paths = [*(s["name"] for s in base["styles"]), *style_paths]
+        style_imgs = [*(Image.fromarray(s["thumbnail"].permute(1, 2, 0).numpy()) for s in base["styles"]),
+                      *style_imgs]
+    n_styles = known + len(grams)
     settings: dict[str, Any] = {"norm": "conditional", "styles": n_styles} if n_styles > 1 else {"norm": cfg.norm}
-    if cfg.width:
+    if cfg.extend:
+        settings = {**base["settings"], "styles": n_styles}
+    elif cfg.width:
         settings["width"] = cfg.width
-    net = create_network(cfg.arch, **settings).to(device).to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    net = create_network(arch, **settings).to(device).to(memory_format=torch.channels_last)
+    if cfg.extend:
+        _extend(net, base, known)
+    opt = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=cfg.lr)
     step, prior_seconds, saved = 0, 0.0, None  # saved: the step of the checkpoint on disk
     history: dict[str, list[float]] = {}  # the loss terms of every step, over every resumed run
     if cfg.resume and out.is_file():
         ck = load_checkpoint(out)
-        if ck["arch"] != cfg.arch or ck.get("settings", {}) != net.settings:
+        if ck["arch"] != arch or ck.get("settings", {}) != net.settings:
             raise PainterlyError(f"--resume: '{out}' holds a {ck['arch']} network ({_described(ck.get('settings'))}), "
-                                 f"not {cfg.arch} ({_described(net.settings)})")
+                                 f"not {arch} ({_described(net.settings)})")
+        trainable = [p.requires_grad for p in net.parameters()]
         net.load_state_dict(network_from_checkpoint(ck, out).state_dict())
-        net.train().requires_grad_(True)
+        for p, t in zip(net.parameters(), trainable):
+            p.requires_grad_(t)
+        net.train()
         if "optimizer" in ck:
             opt.load_state_dict(ck["optimizer"])
             for group in opt.param_groups:  # the --lr of this run (the same unless changed on purpose)
@@ -300,7 +317,7 @@ def train(cfg: TrainConfig, callback: Optional[Callable[[TrainIterate], None]] =
 
     def checkpoint(at: int) -> Path:
         return save_checkpoint(out, {
-            "arch": cfg.arch, "settings": dict(net.settings), "state_dict": net.state_dict(),
+            "arch": arch, "settings": dict(net.settings), "state_dict": net.state_dict(),
             "styles": [{"name": Path(p).name, "thumbnail": thumbnail(im)} for p, im in zip(style_paths, style_imgs)],
             "loss": {"backbone": cfg.backbone, "content_layers": dict(c_layers), "style_layers": dict(s_layers),
                      "content_weight": cfg.content_weight, "style_weight": cfg.style_weight,
@@ -317,8 +334,9 @@ def train(cfg: TrainConfig, callback: Optional[Callable[[TrainIterate], None]] =
     net.train()
 
     def terms_of(x: torch.Tensor, at: int = 0) -> dict[str, torch.Tensor]:
-        ids = (torch.arange(x.shape[0]) + (at * x.shape[0] * world + rank * x.shape[0])) % n_styles
+        ids = (torch.arange(x.shape[0]) + (at * x.shape[0] * world + rank * x.shape[0])) % len(grams)
         target = {k: torch.cat([grams[int(i)][k] for i in ids]) for k in grams[0]}
+        ids = ids + known
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
             y = model(x, ids.to(device)) if n_styles > 1 else model(x)
         return loss_fn(y.float(), loss_fn.content_targets(x), [(1.0, target)])
@@ -336,6 +354,33 @@ def train(cfg: TrainConfig, callback: Optional[Callable[[TrainIterate], None]] =
         import torch.distributed as dist
         dist.barrier()
     return out
+
+
+def _extend(net: nn.Module, base: dict[str, Any], known: int) -> None:
+    """``net`` (``known`` + n paintings) from the network of ``base`` (``known`` paintings): every weight copied,
+    the new paintings' scales and shifts starting from the mean of the known ones; only those train (Dumoulin et
+    al. 2017: a new painting is a new set of normalisation parameters), so the known paintings stay as they were."""
+    from .networks import ConditionalInstanceNorm
+    state = base["state_dict"]
+    with torch.no_grad():
+        for name, p in net.state_dict().items():
+            src = state[name].to(p.dtype)
+            if src.shape == p.shape:
+                p.copy_(src)
+            else:  # a conditional row per painting
+                p[:known] = src
+                p[known:] = src.mean(0)
+    net.requires_grad_(False)
+    keep = torch.arange(net.styles) < known
+
+    def only_new(grad: torch.Tensor) -> torch.Tensor:
+        return grad.masked_fill(keep.to(grad.device)[:, None], 0)
+
+    for m in net.modules():
+        if isinstance(m, ConditionalInstanceNorm):
+            for p in (m.weight, m.bias):
+                p.requires_grad_(True)
+                p.register_hook(only_new)
 
 
 def _described(settings: Optional[dict[str, Any]]) -> str:

@@ -1,4 +1,5 @@
 """Helpers shared by the benchmark scripts: the shared judge, and splitting off extra painterly flags."""
+
 from __future__ import annotations
 
 import subprocess
@@ -12,8 +13,9 @@ JUDGE = ROOT.parent / "shared" / "tools" / "judge.py"
 
 def judge(out: Path, content: Path, style: Path) -> tuple[float, float]:
     """(style, content) distances of ``out`` by ../shared/tools/judge.py."""
-    line = subprocess.run([sys.executable, str(JUDGE), str(out), str(content), str(style)],
-                          capture_output=True, text=True, check=True).stdout
+    line = subprocess.run(
+        [sys.executable, str(JUDGE), str(out), str(content), str(style)], capture_output=True, text=True, check=True
+    ).stdout
     parts = dict(kv.split("=") for kv in line.split())
     return float(parts["style"]), float(parts["content"])
 
@@ -23,4 +25,4 @@ def split_extra(argv: list[str]) -> tuple[list[str], list[str]]:
     if "--" not in argv:
         return argv, []
     i = argv.index("--")
-    return argv[:i], argv[i + 1:]
+    return argv[:i], argv[i + 1 :]

@@ -4,6 +4,7 @@ wall time of whole `painterly adain` calls at 512 px from process start to PNG, 
 
 Usage: python benchmarks/adain_speed.py [--runs 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,12 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     a = ap.parse_args()
     photo, painting = DATA / "content" / "jcj_tubingen.jpg", DATA / "styles" / "munch_the_scream.jpg"
-    bench = subprocess.run([sys.executable, "-m", "painterly", "bench", "adain", "--size", "512", "--json"],
-                           check=True, capture_output=True, text=True).stdout
+    bench = subprocess.run(
+        [sys.executable, "-m", "painterly", "bench", "adain", "--size", "512", "--json"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     print(bench.strip())
     res = json.loads(bench.strip().splitlines()[-1])
     with tempfile.TemporaryDirectory() as d:
@@ -42,14 +47,22 @@ def main() -> None:
         rows = {
             "python + import torch": wall([sys.executable, "-c", "import torch"], a.runs),
             "painterly adain 512 px": wall(py + ["adain", str(photo), str(painting), "-o", str(out), "-q"], a.runs),
-            "painterly apply fast model 512 px": wall(py + ["apply", "the-scream", str(photo), "-o", str(out),
-                                                            "--size", "512", "-q"], a.runs),
+            "painterly apply fast model 512 px": wall(
+                py + ["apply", "the-scream", str(photo), "-o", str(out), "--size", "512", "-q"], a.runs
+            ),
         }
     print(f"\nwhole calls, median of {a.runs} (seconds):")
     for k, v in rows.items():
         print(f"  {k:<36} {v:6.2f}")
-    print(json.dumps({"ms": res["ms"], "ms_style_cached": res["ms_style_cached"],
-                      "cli_seconds": {k: round(v, 2) for k, v in rows.items()}}))
+    print(
+        json.dumps(
+            {
+                "ms": res["ms"],
+                "ms_style_cached": res["ms_style_cached"],
+                "cli_seconds": {k: round(v, 2) for k, v in rows.items()},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ stylises ../shared/data/content/chelsea.png at full size and prints the output's
 difference of neighbouring pixels; the painting's own at 510 px is 0.029) and the share of its energy at the
 Nyquist frequency (the 2-pixel period a checkerboard has).
 """
+
 from __future__ import annotations
 
 import sys
@@ -17,11 +18,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-import painterly.networks as N
+import painterly.feedforward.networks as N
 from painterly.config import TrainConfig
+from painterly.feedforward.stylizer import Stylizer
+from painterly.feedforward.train import train
 from painterly.losses import tv_loss
-from painterly.models import Stylizer
-from painterly.training import train
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -33,9 +34,18 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     if not icnr:
         N.icnr_ = lambda *a, **k: None
-    cfg = TrainConfig(style=str(DATA / "styles" / "vangogh_starry_night.jpg"), data=str(DATA / "train_256"),
-                      output=str(out / f"{name}.pt"), arch="fast", steps=steps, image_size=128, style_size=256,
-                      tv_weight=tv, preview_every=0, checkpoint_every=0)
+    cfg = TrainConfig(
+        style=str(DATA / "styles" / "vangogh_starry_night.jpg"),
+        data=str(DATA / "train_256"),
+        output=str(out / f"{name}.pt"),
+        arch="fast",
+        steps=steps,
+        image_size=128,
+        style_size=256,
+        tv_weight=tv,
+        preview_every=0,
+        checkpoint_every=0,
+    )
     t = time.time()
     train(cfg)
     t = time.time() - t
@@ -45,8 +55,11 @@ def main() -> None:
     f = torch.fft.fft2(x.mean(1))
     h, w = f.shape[-2:]
     nyquist = (f[..., h // 2, :].abs().pow(2).sum() + f[..., :, w // 2].abs().pow(2).sum()) / f.abs().pow(2).sum()
-    print(f"{name}: icnr={icnr} tv={tv} steps={steps} train_s={t:.0f} tv_out={tv_loss(x).item():.4f} "
-          f"nyquist={nyquist.item():.2e}", flush=True)
+    print(
+        f"{name}: icnr={icnr} tv={tv} steps={steps} train_s={t:.0f} tv_out={tv_loss(x).item():.4f} "
+        f"nyquist={nyquist.item():.2e}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ gradient, each layer timed alone (fp32 and bf16, channels-last), and the seconds
 
 Usage: python benchmarks/conv_floor.py [--height 384 --width 512]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -11,8 +12,21 @@ import time
 import torch
 
 # (in, out, downsampling factor) of VGG19's convolutions up to conv5_1
-CONVS = [(3, 64, 1), (64, 64, 1), (64, 128, 2), (128, 128, 2), (128, 256, 4), (256, 256, 4), (256, 256, 4),
-         (256, 256, 4), (256, 512, 8), (512, 512, 8), (512, 512, 8), (512, 512, 8), (512, 512, 16)]
+CONVS = [
+    (3, 64, 1),
+    (64, 64, 1),
+    (64, 128, 2),
+    (128, 128, 2),
+    (128, 256, 4),
+    (256, 256, 4),
+    (256, 256, 4),
+    (256, 256, 4),
+    (256, 512, 8),
+    (512, 512, 8),
+    (512, 512, 8),
+    (512, 512, 8),
+    (512, 512, 16),
+]
 
 
 def timed(fn, n: int = 5) -> float:
@@ -41,8 +55,10 @@ def main() -> None:
             flops = 2 * 2 * cin * cout * 9 * h * w
             total_t, total_f = total_t + t, total_f + flops
         name = str(dtype).replace("torch.", "")
-        print(f"{name:9s} channels-last: {total_f / 1e9:.0f} GFLOP per step in {total_t:.3f} s "
-              f"= {total_f / total_t / 1e9:.0f} GFLOP/s (the floor of one step)")
+        print(
+            f"{name:9s} channels-last: {total_f / 1e9:.0f} GFLOP per step in {total_t:.3f} s "
+            f"= {total_f / total_t / 1e9:.0f} GFLOP/s (the floor of one step)"
+        )
 
 
 if __name__ == "__main__":

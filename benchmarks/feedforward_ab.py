@@ -7,6 +7,7 @@ stopped and started again.
 
     python benchmarks/feedforward_ab.py RUNS_DIR [--steps 400] [--only NAME ...] [--sheet docs/SHEET.jpg]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,8 +20,22 @@ from _shared import DATA, ROOT
 REFERENCE = ROOT.parent / "shared" / "reference" / "johnson"
 STYLES = ROOT / "src" / "painterly" / "pretrained" / "styles"
 #: name -> (painting, reference picture, extra `painterly train` flags)
-RECIPE = ["--image-size", "256", "--style-size", "512", "--content-weight", "1", "--style-weight", "5",
-          "--tv-weight", "1", "--batch-size", "4", "--seed", "0"]
+RECIPE = [
+    "--image-size",
+    "256",
+    "--style-size",
+    "512",
+    "--content-weight",
+    "1",
+    "--style-weight",
+    "5",
+    "--tv-weight",
+    "1",
+    "--batch-size",
+    "4",
+    "--seed",
+    "0",
+]
 #: the painting at its full size (1024 px), for style targets larger than the bundled 512 px copy
 ORIGINALS = {"starry-night": DATA / "styles" / "vangogh_starry_night.jpg"}
 CANDIDATES: dict[str, list[str]] = {
@@ -42,9 +57,25 @@ def train(runs: Path, name: str, flags: list[str], steps: int, painting: str) ->
         flags = [f for f in flags if f != "ORIGINAL"]
         style = ORIGINALS[painting]
     # the candidate's flags come last, so they override the recipe's
-    cmd = ["painterly", "train", str(style), "--data", str(DATA / "train_256"), *RECIPE,
-           *flags, "--steps", str(steps), "--checkpoint-every", "100", "--preview-every", "100", "--resume",
-           "-q", "-o", str(out)]
+    cmd = [
+        "painterly",
+        "train",
+        str(style),
+        "--data",
+        str(DATA / "train_256"),
+        *RECIPE,
+        *flags,
+        "--steps",
+        str(steps),
+        "--checkpoint-every",
+        "100",
+        "--preview-every",
+        "100",
+        "--resume",
+        "-q",
+        "-o",
+        str(out),
+    ]
     subprocess.run(cmd, check=True)
     return out
 
@@ -53,7 +84,7 @@ def sheet(models: dict[str, Path], reference: Path, photo: Path, output: Path, s
     """The released model's picture, then each candidate's, in rows of two, labelled, at 1:1."""
     from PIL import Image, ImageDraw
 
-    from painterly.models import Stylizer
+    from painterly.feedforward.stylizer import Stylizer
     from painterly.images import load_image, resize_long_side
 
     img = resize_long_side(load_image(photo), size)

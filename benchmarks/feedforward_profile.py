@@ -3,6 +3,7 @@
 
 Usage: python benchmarks/feedforward_profile.py [ARCH ...] [--size 512] [--top 6]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -10,7 +11,7 @@ import time
 
 import torch
 
-from painterly.networks import NETWORKS, create_network, for_inference
+from painterly.feedforward.networks import NETWORKS, create_network, for_inference
 
 
 def per_layer(net: torch.nn.Module, x: torch.Tensor, runs: int = 3) -> tuple[dict[str, float], dict[str, float]]:
@@ -19,9 +20,16 @@ def per_layer(net: torch.nn.Module, x: torch.Tensor, runs: int = 3) -> tuple[dic
     for name, m in net.named_modules():
         if next(m.children(), None) is None and not isinstance(m, torch.nn.Identity):
             key = f"{name} ({type(m).__name__})"
-            hooks.append(m.register_forward_pre_hook(lambda mod, i, k=key: times.__setitem__(k + "@", time.perf_counter())))
-            hooks.append(m.register_forward_hook(
-                lambda mod, i, o, k=key: times.__setitem__(k, times.get(k, 0.0) + time.perf_counter() - times[k + "@"])))
+            hooks.append(
+                m.register_forward_pre_hook(lambda mod, i, k=key: times.__setitem__(k + "@", time.perf_counter()))
+            )
+            hooks.append(
+                m.register_forward_hook(
+                    lambda mod, i, o, k=key: times.__setitem__(
+                        k, times.get(k, 0.0) + time.perf_counter() - times[k + "@"]
+                    )
+                )
+            )
     with torch.inference_mode():
         net(x)
         times.clear()
@@ -51,7 +59,10 @@ def main() -> None:
         trained = net.to(torch.bfloat16, memory_format=torch.channels_last)
         for label, model in (("as trained", trained), ("as applied", applied)):
             layers, kinds = per_layer(model, x)
-            print(f"{arch}, {label}: " + ", ".join(f"{k} {v:.1f} ms" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])))
+            print(
+                f"{arch}, {label}: "
+                + ", ".join(f"{k} {v:.1f} ms" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]))
+            )
             for k, v in sorted(layers.items(), key=lambda kv: -kv[1])[: args.top]:
                 print(f"    {v:6.1f} ms  {k}")
 

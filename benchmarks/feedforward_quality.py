@@ -6,6 +6,7 @@ Usage: python benchmarks/feedforward_quality.py OUTDIR --archs johnson fast --st
 Prints per architecture: training seconds, mean style and content distance over the photos, and ratios to the
 first architecture.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,9 +17,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _shared import DATA, judge, split_extra  # noqa: E402
-
-
-
 
 
 def main() -> None:
@@ -38,18 +36,53 @@ def main() -> None:
     for arch in args.archs:
         model = args.outdir / f"{arch}.pt"
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "painterly", "train", str(args.style), "--data", str(args.data),
-                        "--arch", arch, "-o", str(model), "--steps", str(args.steps), "--quiet", *extra], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "painterly",
+                "train",
+                str(args.style),
+                "--data",
+                str(args.data),
+                "--arch",
+                arch,
+                "-o",
+                str(model),
+                "--steps",
+                str(args.steps),
+                "--quiet",
+                *extra,
+            ],
+            check=True,
+        )
         secs = time.perf_counter() - t
         styled = args.outdir / arch
-        subprocess.run([sys.executable, "-m", "painterly", "apply", str(model), str(DATA / "content"), "-o",
-                        str(styled), "--size", str(args.size), "-q"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "painterly",
+                "apply",
+                str(model),
+                str(DATA / "content"),
+                "-o",
+                str(styled),
+                "--size",
+                str(args.size),
+                "-q",
+            ],
+            check=True,
+        )
         scores = [judge(styled / f"{p.stem}.png", p, args.style) for p in photos]
         st = sum(s for s, _ in scores) / len(scores)
         co = sum(c for _, c in scores) / len(scores)
         rows.append((arch, secs, st, co))
-        print(f"{arch}: trained {args.steps} steps in {secs:.0f} s; style {st:.4f} content {co:.3f} "
-              f"over {len(photos)} photos at {args.size} px", flush=True)
+        print(
+            f"{arch}: trained {args.steps} steps in {secs:.0f} s; style {st:.4f} content {co:.3f} "
+            f"over {len(photos)} photos at {args.size} px",
+            flush=True,
+        )
     base = rows[0]
     print(f"\n| architecture | train s | style | content | style vs {base[0]} | content vs {base[0]} |")
     print("|---|---|---|---|---|---|")

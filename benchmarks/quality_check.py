@@ -4,6 +4,7 @@
 Usage: python benchmarks/quality_check.py OUTDIR CONTENT:STYLE [CONTENT:STYLE ...] [-- extra painterly flags]
 Prints, per pair, the output's style and content distances and the photo's own style distance.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -13,9 +14,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _shared import judge, split_extra  # noqa: E402
-
-
-
 
 
 def main(argv: list[str]) -> None:
@@ -28,8 +26,9 @@ def main(argv: list[str]) -> None:
         c, s = (Path(p) for p in pair.split(":"))
         out = outdir / f"{c.stem}__{s.stem}.png"
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "painterly", "transfer", str(c), str(s), "-o", str(out), "-q", *extra],
-                       check=True)
+        subprocess.run(
+            [sys.executable, "-m", "painterly", "transfer", str(c), str(s), "-o", str(out), "-q", *extra], check=True
+        )
         secs = time.perf_counter() - t
         so, co = judge(out, c, s)
         sp, _ = judge(c, c, s)

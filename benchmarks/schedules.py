@@ -7,6 +7,7 @@ optimisation's own time (network already loaded), averaged over the pairs.
 Usage: python benchmarks/schedules.py --size 256 "300" "128:100,256:50" ... [--precision bf16] [--pairs C:S ...]
 A schedule "N" is N steps at --size alone; otherwise it is passed as --scales (the last entry is --size).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,10 +15,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from vs_pastiche import PAIRS  # noqa: E402
-
 from painterly import StyleTransfer, TransferConfig  # noqa: E402
 from painterly.metrics import distances  # noqa: E402
+from vs_pastiche import PAIRS  # noqa: E402
 
 
 def main() -> None:
@@ -35,8 +35,9 @@ def main() -> None:
         if ":" in sched:
             cfg = TransferConfig(size=args.size, scales=sched, precision=args.precision, tolerance=args.tolerance)
         else:
-            cfg = TransferConfig(size=args.size, scales="", iterations=int(sched), precision=args.precision,
-                                 tolerance=args.tolerance)
+            cfg = TransferConfig(
+                size=args.size, scales="", iterations=int(sched), precision=args.precision, tolerance=args.tolerance
+            )
         st = StyleTransfer(cfg)
         secs = steps = style = content = 0.0
         for pair in args.pairs:

@@ -3,6 +3,7 @@
 Usage: python benchmarks/transfer_speed.py [--sizes 256 512] [--steps 10]
 Sizes run side by side in one process; the first 2 steps of each are warm-up and not counted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from painterly.bench import seconds_per_step
+from painterly.app.bench import seconds_per_step
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,6 +8,7 @@ Makes a test clip (a photo of ../shared/data/content as a still scene with senso
   - the webcam loop (`run_webcam`, headless, the clip standing in for the camera);
   - flicker (metrics.flicker: mean absolute change of the output on static pixels) without and with --temporal.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,11 +21,12 @@ import numpy as np
 import torch
 from PIL import Image
 
+from painterly.config import WebcamConfig
+from painterly.feedforward.stylizer import Stylizer
+from painterly.media.video import TemporalBlend, probe, read_frames, stylize_video
+from painterly.media.webcam import run_webcam
 from painterly.metrics import flicker
-from painterly.models import Stylizer
 from painterly.shipped import describe_models
-from painterly.video import TemporalBlend, probe, read_frames, stylize_video
-from painterly.webcam import run_webcam
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -40,14 +42,15 @@ def make_clip(path: Path, frames: int, w: int, h: int, fps: int = 30) -> Path:
         for i in range(frames):
             img = bg + rng.normal(0, 4, bg.shape)
             x = i * (w - 60) // max(1, frames - 1)
-            img[h // 3:h // 3 + 50, x:x + 50] = [220, 40, 40]
+            img[h // 3 : h // 3 + 50, x : x + 50] = [220, 40, 40]
             f = av.VideoFrame.from_ndarray(img.clip(0, 255).astype(np.uint8), format="rgb24")
             f.pts = i
             c.mux(v.encode(f))
             while samples < (i + 1) * 44100 / fps:
                 t = (samples + np.arange(1024)) / 44100
-                af = av.AudioFrame.from_ndarray((0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None],
-                                                format="fltp", layout="mono")
+                af = av.AudioFrame.from_ndarray(
+                    (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None], format="fltp", layout="mono"
+                )
                 af.sample_rate, af.pts = 44100, samples
                 samples += 1024
                 c.mux(a.encode(af))
@@ -62,7 +65,7 @@ def network_fps(model: Stylizer, frames: list[np.ndarray], batch: int, runs: int
     for _ in range(runs):
         t = time.perf_counter()
         for i in range(0, len(frames) - batch + 1, batch):
-            model.frames(frames[i:i + batch])
+            model.frames(frames[i : i + batch])
         best.append((len(frames) // batch * batch) / (time.perf_counter() - t))
     return max(best)
 
@@ -100,22 +103,24 @@ def main() -> None:
     r = stylize_video(clip, a.work / "out_temporal.mp4", model.frames, batch=4, temporal=a.temporal)
     res["end_to_end_fps_batch4_temporal"] = r.frames / r.seconds
     for _ in range(1):
-        s = run_webcam([name], str(clip), size=max(w, h), headless=True)
+        s = run_webcam(WebcamConfig(models=(name,), camera=str(clip), size=max(w, h), headless=True))
         res["webcam_fps"] = s.fps
     plain = read_frames(a.work / "out_b4.mp4")
     smooth = read_frames(a.work / "out_temporal.mp4")
     res["flicker_plain"] = flicker(frames, plain)
     res["flicker_temporal"] = flicker(frames, smooth)
     # the same, on frames not re-encoded (H.264 smooths small changes): stylised directly
-    direct = [y for i in range(0, len(frames), 4) for y in model.frames(frames[i:i + 4])]
+    direct = [y for i in range(0, len(frames), 4) for y in model.frames(frames[i : i + 4])]
     blend = TemporalBlend(a.temporal)
     res["flicker_plain_unencoded"] = flicker(frames, direct)
     res["flicker_temporal_unencoded"] = flicker(frames, [blend(f, y) for f, y in zip(frames, direct)])
     for k, v in res.items():
         print(f"  {k:<34} {v:8.2f}")
-    print(f"  temporal / plain flicker: {res['flicker_temporal'] / res['flicker_plain']:.2f} (encoded), "
-          f"{res['flicker_temporal_unencoded'] / res['flicker_plain_unencoded']:.2f} (unencoded); "
-          f"temporal / plain speed: {res['end_to_end_fps_batch4_temporal'] / res['end_to_end_fps_batch4']:.2f}")
+    print(
+        f"  temporal / plain flicker: {res['flicker_temporal'] / res['flicker_plain']:.2f} (encoded), "
+        f"{res['flicker_temporal_unencoded'] / res['flicker_plain_unencoded']:.2f} (unencoded); "
+        f"temporal / plain speed: {res['end_to_end_fps_batch4_temporal'] / res['end_to_end_fps_batch4']:.2f}"
+    )
     print(json.dumps({k: round(v, 2) for k, v in res.items()}))
 
 

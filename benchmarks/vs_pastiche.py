@@ -11,6 +11,7 @@ Usage:
   --equal-time SHEET painterly first; pastiche then gets the same wall time (its picture is the last one it saved,
                      step by step, within painterly's time) and SHEET shows photo, painting, both pictures per pair
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,11 +26,11 @@ from typing import Optional
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _shared import DATA, judge, split_extra  # noqa: E402
 
-PAIRS = [f"{DATA}/content/jcj_tubingen.jpg:{DATA}/styles/munch_the_scream.jpg",
-         f"{DATA}/content/coffee.png:{DATA}/styles/kandinsky_composition_vii.jpg",
-         f"{DATA}/content/rocket.jpg:{DATA}/styles/picabia_udnie.jpg"]
-
-
+PAIRS = [
+    f"{DATA}/content/jcj_tubingen.jpg:{DATA}/styles/munch_the_scream.jpg",
+    f"{DATA}/content/coffee.png:{DATA}/styles/kandinsky_composition_vii.jpg",
+    f"{DATA}/content/rocket.jpg:{DATA}/styles/picabia_udnie.jpg",
+]
 
 
 def timed(cmd: list[str]) -> float:
@@ -43,10 +44,30 @@ def pastiche_within(c: Path, s: Path, size: int, max_steps: int, seconds: float,
     work = out.with_suffix(".steps")
     shutil.rmtree(work, ignore_errors=True)
     t0 = time.time()
-    proc = subprocess.Popen([shutil.which("pastiche") or "pastiche", "--content", str(c), "--styles", str(s), "--output",
-                             str(work / "final.png"), "--size", str(size), "--num-steps", str(max_steps), "--device",
-                             "cpu", "--no-verbose", "--workspace", str(work), "--workspace-step", "1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            shutil.which("pastiche") or "pastiche",
+            "--content",
+            str(c),
+            "--styles",
+            str(s),
+            "--output",
+            str(work / "final.png"),
+            "--size",
+            str(size),
+            "--num-steps",
+            str(max_steps),
+            "--device",
+            "cpu",
+            "--no-verbose",
+            "--workspace",
+            str(work),
+            "--workspace-step",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     while proc.poll() is None and time.time() - t0 < seconds + 3:
         time.sleep(0.2)
     proc.kill()
@@ -100,8 +121,10 @@ def main() -> None:
     args.outdir.mkdir(parents=True, exist_ok=True)
     pastiche = shutil.which("pastiche") or "pastiche"
     print(f"size {args.size}; pastiche {args.pastiche_steps} steps; painterly flags: {' '.join(extra) or '(defaults)'}")
-    print("| pair | pastiche s | painterly s | time ratio | pastiche style | painterly style | style ratio "
-          "| pastiche content | painterly content | content ratio |")
+    print(
+        "| pair | pastiche s | painterly s | time ratio | pastiche style | painterly style | style ratio "
+        "| pastiche content | painterly content | content ratio |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     pictures: list[tuple[Path, Path, Path, str, Path, str]] = []
@@ -109,8 +132,22 @@ def main() -> None:
         c, s = (Path(p) for p in pair.split(":"))
         name = f"{c.stem}__{s.stem}"
         o_out = args.outdir / f"{name}__painterly.png"
-        ot = timed([sys.executable, "-m", "painterly", "transfer", str(c), str(s), "-o", str(o_out), "-q",
-                    "--size", str(args.size), *extra])
+        ot = timed(
+            [
+                sys.executable,
+                "-m",
+                "painterly",
+                "transfer",
+                str(c),
+                str(s),
+                "-o",
+                str(o_out),
+                "-q",
+                "--size",
+                str(args.size),
+                *extra,
+            ]
+        )
         p_out = args.outdir / f"{name}__pastiche{args.pastiche_steps}.png"
         p_rec = p_out.with_suffix(".json")
         label: Optional[str] = None
@@ -120,21 +157,42 @@ def main() -> None:
         elif args.reuse_pastiche and p_rec.is_file():
             pt = json.loads(p_rec.read_text())["seconds"]
         else:
-            pt = timed([pastiche, "--content", str(c), "--styles", str(s), "--output", str(p_out), "--size",
-                        str(args.size), "--num-steps", str(args.pastiche_steps), "--device", "cpu", "--no-verbose"])
+            pt = timed(
+                [
+                    pastiche,
+                    "--content",
+                    str(c),
+                    "--styles",
+                    str(s),
+                    "--output",
+                    str(p_out),
+                    "--size",
+                    str(args.size),
+                    "--num-steps",
+                    str(args.pastiche_steps),
+                    "--device",
+                    "cpu",
+                    "--no-verbose",
+                ]
+            )
             p_rec.write_text(json.dumps({"seconds": pt}))
         (ps, pc), (os_, oc) = judge(p_out, c, s), judge(o_out, c, s)
         rows.append((pt, ot, ps, os_, pc, oc))
         pictures.append((c, s, o_out, f"painterly, {ot:.0f} s", p_out, label or f"pastiche, {pt:.0f} s"))
-        print(f"| {c.stem} + {s.stem}{' (' + label + ')' if label else ''} | {pt:.1f} | {ot:.1f} | {ot / pt:.3f} "
-              f"| {ps:.4f} | {os_:.4f} | {os_ / ps:.2f} | {pc:.3f} | {oc:.3f} | {oc / pc:.2f} |", flush=True)
+        print(
+            f"| {c.stem} + {s.stem}{' (' + label + ')' if label else ''} | {pt:.1f} | {ot:.1f} | {ot / pt:.3f} "
+            f"| {ps:.4f} | {os_:.4f} | {os_ / ps:.2f} | {pc:.3f} | {oc:.3f} | {oc / pc:.2f} |",
+            flush=True,
+        )
     if args.equal_time:
         sheet(args.equal_time, pictures)
     if len(rows) > 1:
         n = len(rows)
-        print(f"| mean | {sum(r[0] for r in rows) / n:.1f} | {sum(r[1] for r in rows) / n:.1f} "
-              f"| {sum(r[1] / r[0] for r in rows) / n:.3f} | | | {sum(r[3] / r[2] for r in rows) / n:.2f} | | "
-              f"| {sum(r[5] / r[4] for r in rows) / n:.2f} |")
+        print(
+            f"| mean | {sum(r[0] for r in rows) / n:.1f} | {sum(r[1] for r in rows) / n:.1f} "
+            f"| {sum(r[1] / r[0] for r in rows) / n:.3f} | | | {sum(r[3] / r[2] for r in rows) / n:.2f} | | "
+            f"| {sum(r[5] / r[4] for r in rows) / n:.2f} |"
+        )
 
 
 if __name__ == "__main__":

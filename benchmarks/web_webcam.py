@@ -3,6 +3,7 @@ synthetic camera) through a shipped model, over 20 seconds.  Needs the web extra
 
 Usage: python benchmarks/web_webcam.py [--seconds 20]   (the tab's default model, the first shipped one)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -12,8 +13,8 @@ import time
 
 from playwright.sync_api import sync_playwright
 
+from painterly.app.web import serve
 from painterly.config import ServeConfig
-from painterly.web import serve
 
 
 def main() -> None:
@@ -29,9 +30,17 @@ def main() -> None:
     app.painter.model = lambda name: calls.append(time.perf_counter()) or model(name)
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream", "--no-first-run"])
+        b = p.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                "--no-first-run",
+            ],
+        )
         page = b.new_context(permissions=["camera"]).new_page()
         page.goto(f"http://127.0.0.1:{port}/")
         page.get_by_role("tab", name="Webcam").click()
@@ -43,8 +52,10 @@ def main() -> None:
         n = len([c for c in calls if c >= t0])
         b.close()
     app.close()
-    print(f"webcam tab: {n} painted frames in {a.seconds:.0f} s = {n / a.seconds:.1f} frames/s "
-          f"(480 px long side, stream every 0.1 s)")
+    print(
+        f"webcam tab: {n} painted frames in {a.seconds:.0f} s = {n / a.seconds:.1f} frames/s "
+        f"(480 px long side, stream every 0.1 s)"
+    )
 
 
 if __name__ == "__main__":

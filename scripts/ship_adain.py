@@ -7,6 +7,7 @@ Usage: python scripts/ship_adain.py CHECKPOINT [--size 512] [--photos N] [--eval
 The photos are ../shared/data/content (none is in train_256).  ``--eval-only`` scores CHECKPOINT without shipping
 (for checkpoints of a run still training).  A development tool: it reads ../shared/tools/judge.py.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,19 +19,28 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from painterly.adain import SHIPPED_DECODER, AdaIN, load_decoder_checkpoint, slim_decoder
-from painterly.bench import bench_adain
+from painterly.adain.model import AdaIN, load_decoder_checkpoint, slim_decoder
+from painterly.app.bench import bench_adain
 from painterly.config import AdainConfig
 from painterly.images import load_image, resize_long_side, save_image
+from painterly.shipped import ADAIN_DECODER
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ship_pretrained import DATA, PAINTINGS, ROOT, load_judge  # noqa: E402
 
-CARD = SHIPPED_DECODER.with_name("card.json")
+CARD = ADAIN_DECODER.with_name("card.json")
 
 
-def evaluate(model: AdaIN, paintings: list[str], photos: list[Path], size: int, score, work: Path,
-             method: str = "adain", alpha: float = 1.0) -> list[dict]:
+def evaluate(
+    model: AdaIN,
+    paintings: list[str],
+    photos: list[Path],
+    size: int,
+    score,
+    work: Path,
+    method: str = "adain",
+    alpha: float = 1.0,
+) -> list[dict]:
     """Judge's style and content distances of every photo x painting at ``size``, and the photo's own style
     distance to the painting (what the transfer has to cut)."""
     work.mkdir(parents=True, exist_ok=True)
@@ -45,20 +55,32 @@ def evaluate(model: AdaIN, paintings: list[str], photos: list[Path], size: int, 
             save_image(model(plain, style, size=None, alpha=alpha, method=method, style_size=size), out)
             s, c = score(out, p, style)
             s0, _ = score(plain, p, style)
-            rows.append({"painting": name, "photo": p.name, "style": round(s, 4), "content": round(c, 4),
-                         "photo_style": round(s0, 4), "cut": round(s / s0, 3)})
-            print(f"  {method} {name} {p.name}: style {s:.4f} (photo {s0:.4f}, x{s / s0:.2f}) content {c:.4f}",
-                  flush=True)
+            rows.append(
+                {
+                    "painting": name,
+                    "photo": p.name,
+                    "style": round(s, 4),
+                    "content": round(c, 4),
+                    "photo_style": round(s0, 4),
+                    "cut": round(s / s0, 3),
+                }
+            )
+            print(
+                f"  {method} {name} {p.name}: style {s:.4f} (photo {s0:.4f}, x{s / s0:.2f}) content {c:.4f}", flush=True
+            )
     return rows
 
 
 def summary(rows: list[dict]) -> dict:
-    return {"pairs": len(rows), "style": round(statistics.mean(r["style"] for r in rows), 4),
-            "photo_style": round(statistics.mean(r["photo_style"] for r in rows), 4),
-            "mean_cut": round(statistics.mean(r["cut"] for r in rows), 3),
-            "worst_cut": max(r["cut"] for r in rows),
-            "content": round(statistics.mean(r["content"] for r in rows), 4),
-            "worst_content": max(r["content"] for r in rows)}
+    return {
+        "pairs": len(rows),
+        "style": round(statistics.mean(r["style"] for r in rows), 4),
+        "photo_style": round(statistics.mean(r["photo_style"] for r in rows), 4),
+        "mean_cut": round(statistics.mean(r["cut"] for r in rows), 3),
+        "worst_cut": max(r["cut"] for r in rows),
+        "content": round(statistics.mean(r["content"] for r in rows), 4),
+        "worst_content": max(r["content"] for r in rows),
+    }
 
 
 def gallery(model: AdaIN, photos: list[Path], paintings: list[str], out: Path, cell: int = 300) -> None:
@@ -101,40 +123,74 @@ def main() -> None:
     score = load_judge()
     full = AdaIN(str(a.checkpoint), "cpu")
     print(f"{a.checkpoint}: step {ck['step']}, {ck.get('seconds', 0) / 60:.0f} min; held out: {held_out}", flush=True)
-    results = {f"{m} alpha {al:g}": summary(evaluate(full, held_out, photos, a.size, score,
-                                                     a.work / (m if al == 1.0 else f"{m}_{al:g}"), m, al))
-               for m in a.methods for al in a.alphas}
+    results = {
+        f"{m} alpha {al:g}": summary(
+            evaluate(full, held_out, photos, a.size, score, a.work / (m if al == 1.0 else f"{m}_{al:g}"), m, al)
+        )
+        for m in a.methods
+        for al in a.alphas
+    }
     for m, r in results.items():
         print(f"held-out {m}: {r}", flush=True)
     if a.eval_only:
         return
-    dst = slim_decoder(a.checkpoint, SHIPPED_DECODER, half=True)
+    dst = slim_decoder(a.checkpoint, ADAIN_DECODER, half=True)
     shipped = AdaIN(None, "cpu")
     alpha = AdainConfig().alpha  # the card scores what `painterly adain` does by default
     held = evaluate(shipped, held_out, photos, a.size, score, a.work / "shipped", alpha=alpha)
     seen_rows = evaluate(shipped, seen, photos[: a.seen_photos], a.size, score, a.work / "seen", alpha=alpha)
     fp32 = a.work / ("adain" if alpha == 1.0 else f"adain_{alpha:g}")
-    half_diff = float(np.mean([np.abs(np.asarray(Image.open(a.work / "shipped" / f"{n}_{p.stem}.png"), np.float32)
-                                      - np.asarray(Image.open(fp32 / f"{n}_{p.stem}.png"), np.float32)
-                                      ).mean() / 255 for n in held_out for p in photos]))
+    half_diff = float(
+        np.mean(
+            [
+                np.abs(
+                    np.asarray(Image.open(a.work / "shipped" / f"{n}_{p.stem}.png"), np.float32)
+                    - np.asarray(Image.open(fp32 / f"{n}_{p.stem}.png"), np.float32)
+                ).mean()
+                / 255
+                for n in held_out
+                for p in photos
+            ]
+        )
+    )
     t = ck["train"]
     seconds = float(ck.get("seconds", 0.0))
     card = {
-        "method": "AdaIN (Huang & Belongie 2017); encoder: bundled VGG19 to relu4_1", "alpha": alpha,
+        "method": "AdaIN (Huang & Belongie 2017); encoder: bundled VGG19 to relu4_1",
+        "alpha": alpha,
         "bytes": dst.stat().st_size,
-        "decoder_width": ck["settings"]["width"], "half_mean_pixel_diff": round(half_diff, 5),
-        "training": {"steps": ck["step"], "batch_size": t["batch_size"], "image_size": t["image_size"],
-                     "lr": t["lr"], "style_weight": t["style_weight"], "photo_styles": t["photo_styles"],
-                     "paintings": trained, "photos": ck["data"]["photos"], "seconds": round(seconds),
-                     "command": "scripts/train_adain.sh"},
-        "judge": {"size": a.size, "photos": [p.name for p in photos], "held_out_paintings": held_out,
-                  "held_out": summary(held), "seen": summary(seen_rows),
-                  "methods_held_out_fp32": results, "per_pair": held + seen_rows},
+        "decoder_width": ck["settings"]["width"],
+        "half_mean_pixel_diff": round(half_diff, 5),
+        "training": {
+            "steps": ck["step"],
+            "batch_size": t["batch_size"],
+            "image_size": t["image_size"],
+            "lr": t["lr"],
+            "style_weight": t["style_weight"],
+            "photo_styles": t["photo_styles"],
+            "paintings": trained,
+            "photos": ck["data"]["photos"],
+            "seconds": round(seconds),
+            "command": "scripts/train_adain.sh",
+        },
+        "judge": {
+            "size": a.size,
+            "photos": [p.name for p in photos],
+            "held_out_paintings": held_out,
+            "held_out": summary(held),
+            "seen": summary(seen_rows),
+            "methods_held_out_fp32": results,
+            "per_pair": held + seen_rows,
+        },
         "cpu_ms_512": {"new_painting": (ms := bench_adain(512))["ms"], "painting_known": ms["ms_style_cached"]},
     }
     CARD.write_text(json.dumps(card, indent=1) + "\n")
-    gallery(shipped, [DATA / "content" / n for n in ("chelsea.png", "jcj_tubingen.jpg", "adain_chicago.jpg")],
-            held_out, ROOT / "docs" / "adain_gallery.jpg")
+    gallery(
+        shipped,
+        [DATA / "content" / n for n in ("chelsea.png", "jcj_tubingen.jpg", "adain_chicago.jpg")],
+        held_out,
+        ROOT / "docs" / "adain_gallery.jpg",
+    )
     print(json.dumps({k: card["judge"][k] for k in ("held_out", "seen", "methods_held_out_fp32")}, indent=1))
     print(f"fp16 vs fp32 mean pixel diff {half_diff:.5f}; cpu ms {card['cpu_ms_512']}")
 

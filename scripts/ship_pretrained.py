@@ -7,6 +7,7 @@ RUNS_DIR holds the finished checkpoints of scripts/train_pretrained.sh (NAME.pt)
 in ../shared/data/styles, and so is the photo itself ("photo_style": the distance the model has to cut).
 This is a development tool: it reads ../shared/tools/judge.py, which the product never imports.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +22,10 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from painterly.checkpoint import load_checkpoint
+from painterly.feedforward.export import slim_checkpoint
+from painterly.feedforward.stylizer import Stylizer
 from painterly.images import load_image, resize_long_side, save_image
-from painterly.models import Stylizer, load_checkpoint, slim_checkpoint
 from painterly.shipped import CARDS, PRETRAINED, model_cards, style_image_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,8 +88,15 @@ def ship(name: str, runs: Path, work: Path, size: int, score) -> dict:
         save_image(y, out)
         s, c = score(out, p, style)
         s0, _ = score(plain, p, style)
-        rows.append({"photo": p.name, "style": round(s, 4), "content": round(c, 4), "photo_style": round(s0, 4),
-                     "cut": round(s / s0, 3)})
+        rows.append(
+            {
+                "photo": p.name,
+                "style": round(s, 4),
+                "content": round(c, 4),
+                "photo_style": round(s0, 4),
+                "cut": round(s / s0, 3),
+            }
+        )
         print(f"  {name} {p.name}: style {s:.4f} (photo {s0:.4f}, x{s / s0:.2f}) content {c:.4f}", flush=True)
     chi = DATA / "content" / "adain_chicago.jpg"
     # what float16 storage changes: the shipped model against the float32 one, on the last photo
@@ -97,25 +107,44 @@ def ship(name: str, runs: Path, work: Path, size: int, score) -> dict:
     t = ck["train"]
     seconds = float(ck.get("seconds", 0.0))
     card = {
-        "painting": painting, "arch": ck["arch"], "use": "stills, video and webcam",
-        "style_image": f"styles/{name}.jpg", "bytes": dst.stat().st_size, "half_mean_pixel_diff": round(half_diff, 5),
-        "training": {"steps": ck["step"], "batch_size": t["batch_size"], "image_size": t["image_size"],
-                     "style_size": t["style_size"], "style_weight": t["style_weight"],
-                     "content_weight": t["content_weight"], "tv_weight": t["tv_weight"], "lr": t["lr"],
-                     "data": f"{ck['data']['photos']} photos of train_256 (ImageNet, BSDS500, COCO samples)",
-                     "seconds": round(seconds), "images_per_s": round(ck["step"] * t["batch_size"] / seconds, 2)
-                     if seconds else None, "command": f"scripts/train_pretrained.sh DATA runs/pretrained {name}"},
-        "judge": {"size": size, "photos": len(rows),
-                  "style": round(statistics.mean(r["style"] for r in rows), 4),
-                  "content": round(statistics.mean(r["content"] for r in rows), 4),
-                  "photo_style": round(statistics.mean(r["photo_style"] for r in rows), 4),
-                  "worst_cut": max(r["cut"] for r in rows),
-                  "chicago_510": {"style": round(cs, 4), "content": round(cc, 4)}, "per_photo": rows},
+        "painting": painting,
+        "arch": ck["arch"],
+        "use": "stills, video and webcam",
+        "style_image": f"styles/{name}.jpg",
+        "bytes": dst.stat().st_size,
+        "half_mean_pixel_diff": round(half_diff, 5),
+        "training": {
+            "steps": ck["step"],
+            "batch_size": t["batch_size"],
+            "image_size": t["image_size"],
+            "style_size": t["style_size"],
+            "style_weight": t["style_weight"],
+            "content_weight": t["content_weight"],
+            "tv_weight": t["tv_weight"],
+            "lr": t["lr"],
+            "data": f"{ck['data']['photos']} photos of train_256 (ImageNet, BSDS500, COCO samples)",
+            "seconds": round(seconds),
+            "images_per_s": round(ck["step"] * t["batch_size"] / seconds, 2) if seconds else None,
+            "command": f"scripts/train_pretrained.sh DATA runs/pretrained {name}",
+        },
+        "judge": {
+            "size": size,
+            "photos": len(rows),
+            "style": round(statistics.mean(r["style"] for r in rows), 4),
+            "content": round(statistics.mean(r["content"] for r in rows), 4),
+            "photo_style": round(statistics.mean(r["photo_style"] for r in rows), 4),
+            "worst_cut": max(r["cut"] for r in rows),
+            "chicago_510": {"style": round(cs, 4), "content": round(cc, 4)},
+            "per_photo": rows,
+        },
         "cpu_ms_512": cpu_ms(shipped),
     }
-    print(f"{name}: style {card['judge']['style']} content {card['judge']['content']} worst cut "
-          f"x{card['judge']['worst_cut']}; chicago {cs:.4f}/{cc:.4f}; {card['cpu_ms_512']} ms; "
-          f"fp16 vs fp32 mean pixel diff {half_diff:.5f}", flush=True)
+    print(
+        f"{name}: style {card['judge']['style']} content {card['judge']['content']} worst cut "
+        f"x{card['judge']['worst_cut']}; chicago {cs:.4f}/{cc:.4f}; {card['cpu_ms_512']} ms; "
+        f"fp16 vs fp32 mean pixel diff {half_diff:.5f}",
+        flush=True,
+    )
     return card
 
 
@@ -148,8 +177,11 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--work", type=Path, default=ROOT / "runs" / "ship")
     ap.add_argument("--gallery-photo", type=Path, default=ROOT / "examples" / "chelsea.jpg")
-    ap.add_argument("--time-only", action="store_true",
-                    help="only re-measure cpu_ms_512 of the shipped models (run it on an otherwise idle machine)")
+    ap.add_argument(
+        "--time-only",
+        action="store_true",
+        help="only re-measure cpu_ms_512 of the shipped models (run it on an otherwise idle machine)",
+    )
     a = ap.parse_args()
     cards = model_cards()
     if a.time_only:
@@ -165,20 +197,26 @@ def main() -> None:
     CARDS.write_text(json.dumps(dict(sorted(cards.items())), indent=1) + "\n")
     shipped = [n for n in PAINTINGS if (PRETRAINED / f"{n}.pt").is_file()]
     gallery(shipped, a.gallery_photo, ROOT / "docs" / "gallery.jpg")
-    print("\n| model | painting | arch | steps | train min | style | photo's style | worst cut | content | "
-          "chicago style / content | ms per 512x512 | MB |")
+    print(
+        "\n| model | painting | arch | steps | train min | style | photo's style | worst cut | content | "
+        "chicago style / content | ms per 512x512 | MB |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for n in shipped:
         c = cards[n]
         j = c["judge"]
-        print(f"| `{n}` | {c['painting']} | {c['arch']} | {c['training']['steps']} | "
-              f"{c['training']['seconds'] / 60:.0f} | {j['style']:.3f} | {j['photo_style']:.3f} | "
-              f"x{j['worst_cut']:.2f} | {j['content']:.3f} | {j['chicago_510']['style']:.3f} / "
-              f"{j['chicago_510']['content']:.3f} | {c['cpu_ms_512']:.0f} | {c['bytes'] / 1e6:.1f} |")
+        print(
+            f"| `{n}` | {c['painting']} | {c['arch']} | {c['training']['steps']} | "
+            f"{c['training']['seconds'] / 60:.0f} | {j['style']:.3f} | {j['photo_style']:.3f} | "
+            f"x{j['worst_cut']:.2f} | {j['content']:.3f} | {j['chicago_510']['style']:.3f} / "
+            f"{j['chicago_510']['content']:.3f} | {c['cpu_ms_512']:.0f} | {c['bytes'] / 1e6:.1f} |"
+        )
     sn = cards.get("starry-night", {}).get("judge", {}).get("chicago_510")
     if sn:
-        print(f"\nstarry-night on chicago at 510 px: style {sn['style']} (Johnson et al. "
-              f"{JOHNSON_STARRY_CHICAGO['style']}), content {sn['content']} ({JOHNSON_STARRY_CHICAGO['content']})")
+        print(
+            f"\nstarry-night on chicago at 510 px: style {sn['style']} (Johnson et al. "
+            f"{JOHNSON_STARRY_CHICAGO['style']}), content {sn['content']} ({JOHNSON_STARRY_CHICAGO['content']})"
+        )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Image loading: odd-but-valid inputs give correct RGB; bad inputs give one-line PainterlyErrors."""
+
 import io
 import struct
 import zlib
@@ -66,13 +67,16 @@ def test_exif_rotation_respected(tmp_path):
     assert sum(im.getpixel((1, 0))) > 600  # white ends up at the top
 
 
-@pytest.mark.parametrize("case, match", [
-    ("missing", "does not exist"),
-    ("dir", "is a directory"),
-    ("empty", "empty file"),
-    ("text", "not an image"),
-    ("truncated", "corrupt or truncated"),
-])
+@pytest.mark.parametrize(
+    "case, match",
+    [
+        ("missing", "does not exist"),
+        ("dir", "is a directory"),
+        ("empty", "empty file"),
+        ("text", "not an image"),
+        ("truncated", "corrupt or truncated"),
+    ],
+)
 def test_bad_inputs(tmp_path, case, match):
     p = tmp_path / "x.jpg"
     if case == "dir":
@@ -93,6 +97,7 @@ def test_bad_inputs(tmp_path, case, match):
 def _png_header_only(w, h):
     def chunk(t, d):
         return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 10)) + chunk(b"IEND", b"")
 

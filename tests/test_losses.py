@@ -36,7 +36,7 @@ def test_relative_losses_are_zero_at_target_and_one_at_zero():
 def test_style_loss_broadcasts_one_target_over_a_batch():
     target = gram_matrix(torch.rand(1, 4, 6, 6))
     batch = gram_matrix(torch.rand(3, 4, 6, 6))
-    per = torch.stack([style_loss(batch[i:i + 1], target) for i in range(3)])
+    per = torch.stack([style_loss(batch[i : i + 1], target) for i in range(3)])
     assert torch.allclose(style_loss(batch, target), per.mean())
 
 

@@ -1,5 +1,6 @@
 """Memory: the up-front estimate refuses what cannot fit (with a size that fits), and a real allocator failure
 becomes one line."""
+
 import re
 import subprocess
 import sys
@@ -32,37 +33,53 @@ def test_an_allocator_failure_becomes_a_one_line_error(monkeypatch, small_pair):
         raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 99999999999 bytes.")
 
     monkeypatch.setattr(type(st.backbone), "forward", boom)
-    with pytest.raises(PainterlyError, match=r"ran out of memory painting 32x21 on cpu; (try --size \d+ or smaller|"
-                                             r"free some memory or try a smaller --size)$"):
+    with pytest.raises(
+        PainterlyError,
+        match=r"ran out of memory painting 32x21 on cpu; (try --size \d+ or smaller|"
+        r"free some memory or try a smaller --size)$",
+    ):
         st.run(*small_pair)
     assert not is_out_of_memory(RuntimeError("shape mismatch"))
 
 
 def test_cli_says_the_picture_does_not_fit(tmp_path, small_pair):
     out = tmp_path / "o.png"
-    r = subprocess.run([sys.executable, "-m", "painterly", "transfer", *map(str, small_pair), "-o", str(out),
-                        "--size", "8192", "-q"], capture_output=True, text=True,
-                       env={**__import__("os").environ, "PAINTERLY_MEMORY_LIMIT_GB": "2"})
+    r = subprocess.run(
+        [sys.executable, "-m", "painterly", "transfer", *map(str, small_pair), "-o", str(out), "--size", "8192", "-q"],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "PAINTERLY_MEMORY_LIMIT_GB": "2"},
+    )
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.count("\n") == 1 and "try --size" in r.stderr
     assert not out.exists()
 
 
 def test_requested_bytes_and_kinds_of_allocator_failure():
-    cpu = RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory: "
-                       "you tried to allocate 5455872000 bytes. Error code 12 (Cannot allocate memory)")
-    cuda = torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.50 GiB. GPU 0 has a total capacity of "
-                                  "79.19 GiB of which 1.06 GiB is free.")
+    cpu = RuntimeError(
+        "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory: "
+        "you tried to allocate 5455872000 bytes. Error code 12 (Cannot allocate memory)"
+    )
+    cuda = torch.OutOfMemoryError(
+        "CUDA out of memory. Tried to allocate 2.50 GiB. GPU 0 has a total capacity of "
+        "79.19 GiB of which 1.06 GiB is free."
+    )
     assert requested_bytes(cpu) == 5455872000 and requested_bytes(cuda) == int(2.5 * 2**30)
-    assert all(map(is_out_of_memory, [cpu, cuda, MemoryError(), RuntimeError("std::bad_alloc"),
-                                      RuntimeError("could not create a primitive")]))
+    assert all(
+        map(
+            is_out_of_memory,
+            [cpu, cuda, MemoryError(), RuntimeError("std::bad_alloc"), RuntimeError("could not create a primitive")],
+        )
+    )
     assert requested_bytes(RuntimeError("std::bad_alloc")) == 0
 
 
 def _limited(gb):
     def limit():
         import resource
+
         resource.setrlimit(resource.RLIMIT_AS, (int(gb * 2**30), int(gb * 2**30)))
+
     return limit
 
 
@@ -70,12 +87,16 @@ def test_apply_refuses_up_front_a_picture_that_cannot_fit(tmp_path, content_path
     """Under a 2.5 GB address-space cap (as `ulimit -v` sets): a picture that cannot fit is refused before it
     starts, in one line naming a --size, with no output; that --size then works under the same cap."""
     import re
+
     out = tmp_path / "o.png"
     argv = [sys.executable, "-m", "painterly", "apply", "starry-night", str(content_path), "-o", str(out), "-q"]
     r = subprocess.run(argv + ["--size", "8000"], capture_output=True, text=True, preexec_fn=_limited(2.5))
     assert r.returncode == 1 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1, r.stderr
-    m = re.search(r"painting 8000x\d+ needs more memory on cpu than the [\d.]+ GB free; try --size (\d+) "
-                  r"\(should fit\)", r.stderr)
+    m = re.search(
+        r"painting 8000x\d+ needs more memory on cpu than the [\d.]+ GB free; try --size (\d+) "
+        r"\(should fit\)",
+        r.stderr,
+    )
     assert m and not out.exists(), r.stderr
     fit = int(m.group(1))
     assert 1000 < fit < 8000
@@ -88,7 +109,7 @@ AFTER_FAILURE = """
 import re, resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (int(2.5 * 2**30),) * 2)
 import painterly.memory as memory
-import painterly.models as models
+import painterly.feedforward.stylizer as models
 from painterly import PainterlyError
 memory.check_room = lambda *a, **k: None  # skip the check up front: let the allocator fail for real
 model = models.Stylizer("starry-night", "cpu")
@@ -113,8 +134,9 @@ def test_a_real_allocator_failure_names_a_size_that_does_fit(content_path):
 
 
 def test_adain_refuses_up_front_with_a_size_that_fits(monkeypatch, content_path):
-    from painterly.adain import AdaIN
+    from painterly.adain.model import AdaIN
     from painterly.shipped import style_image_path
+
     scream = style_image_path("the-scream")
     monkeypatch.setenv("PAINTERLY_MEMORY_LIMIT_GB", "0.5")
     model = AdaIN(device="cpu")

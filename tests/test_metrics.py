@@ -1,4 +1,5 @@
 """Quality measures against hand-computed values on tiny inputs, and what they see on real pictures."""
+
 import json
 import math
 
@@ -7,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from painterly.cli import main
+from painterly.app.cli import main
 from painterly.metrics import cosine, evaluate, histogram_cosine, multiscale_style, patch_match, wang_criteria
 
 
@@ -96,8 +97,21 @@ def test_multiscale_style_sees_the_texture_scale(painting, tmp_path):
 def test_evaluate_cli_json_and_table(painting, content_path, capsys):
     assert main(["evaluate", str(content_path), str(content_path), str(painting), "--json"]) == 0
     got = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert list(got) == ["style", "style_x2", "style_x4", "content", "mse", "ssim", "cf", "ge", "ge_color",
-                         "ge_texture", "lp", "lp1", "lp2"]
+    assert list(got) == [
+        "style",
+        "style_x2",
+        "style_x4",
+        "content",
+        "mse",
+        "ssim",
+        "cf",
+        "ge",
+        "ge_color",
+        "ge_texture",
+        "lp",
+        "lp1",
+        "lp2",
+    ]
     assert got["content"] == 0 and got["mse"] == 0 and got["ssim"] == pytest.approx(1.0) and got["cf"] == 1
     direct = evaluate(content_path, content_path, painting)
     assert got["lp2"] == pytest.approx(direct["lp2"], abs=1e-6)

@@ -1,18 +1,46 @@
-"""painterly: neural style transfer (Gatys et al.; Johnson et al.; Huang & Belongie), fast on a CPU."""
+"""painterly: neural style transfer (Gatys et al. 2016; Johnson et al. 2016; Huang & Belongie 2017), fast on a CPU.
+
+The names below load on first use, so ``import painterly`` (and ``painterly --version``) does not load torch::
+
+    painterly.transfer(photo, painting, size=512)          # optimisation (painterly.gatys)
+    painterly.Stylizer("starry-night")(photo)              # a trained network (painterly.feedforward)
+    painterly.adain_transfer(photo, painting)              # any painting in one pass (painterly.adain)
+    painterly.evaluate(picture, photo, painting)           # how good is it (painterly.metrics)
+"""
+
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+import importlib
+from typing import Any
 
-try:
-    __version__ = version("painterly")
-except PackageNotFoundError:  # running from a source tree
-    __version__ = "0.0.0+local"
+from ._version import __version__
 
-from .adain import AdaIN  # noqa: E402
-from .adain import stylize as adain  # noqa: E402
-from .config import AdainConfig, TransferConfig  # noqa: E402
-from .errors import PainterlyError  # noqa: E402
-from .optimize import Interrupted, Iterate, StyleTransfer, TransferResult, transfer  # noqa: E402
+#: public name -> (module, attribute)
+_EXPORTS = {
+    "transfer": ("gatys.engine", "transfer"),
+    "StyleTransfer": ("gatys.engine", "StyleTransfer"),
+    "TransferResult": ("gatys.engine", "TransferResult"),
+    "Iterate": ("gatys.engine", "Iterate"),
+    "TransferConfig": ("config", "TransferConfig"),
+    "Stylizer": ("feedforward.stylizer", "Stylizer"),
+    "ApplyConfig": ("config", "ApplyConfig"),
+    "train": ("feedforward.train", "train"),
+    "TrainConfig": ("config", "TrainConfig"),
+    "AdaIN": ("adain.model", "AdaIN"),
+    "adain_transfer": ("adain.model", "stylize"),
+    "AdainConfig": ("config", "AdainConfig"),
+    "evaluate": ("metrics", "evaluate"),
+    "PainterlyError": ("errors", "PainterlyError"),
+    "DivergedError": ("errors", "DivergedError"),
+    "Interrupted": ("errors", "Interrupted"),
+}
+__all__ = [*_EXPORTS, "__version__"]
 
-__all__ = ["AdaIN", "AdainConfig", "adain", "TransferConfig", "PainterlyError", "Interrupted", "Iterate", "StyleTransfer", "TransferResult",
-           "transfer", "__version__"]
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        module, attr = _EXPORTS[name]
+        value = getattr(importlib.import_module(f".{module}", __name__), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'painterly' has no attribute '{name}'")

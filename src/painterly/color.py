@@ -1,5 +1,6 @@
 """Colour preservation (Gatys, Bethge, Hertzmann & Shechtman 2016, "Preserving Color in Neural Artistic
 Style Transfer"): transfer on luminance only, or match the painting's colours to the photo's first."""
+
 from __future__ import annotations
 
 import torch

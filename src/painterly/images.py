@@ -1,11 +1,13 @@
 """Image input and output: robust loading (EXIF, odd modes, bad files), resizing, tensors, atomic saving."""
+
 from __future__ import annotations
 
 import os
 import tempfile
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence, Union
+from typing import Union
 
 import numpy as np
 import torch
@@ -20,7 +22,23 @@ ImageLike = Union[str, os.PathLike, Image.Image]
 MAX_PIXELS = 100_000_000
 
 #: File extensions painterly can write, mapped to Pillow format names.
-OUTPUT_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
+OUTPUT_FORMATS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".webp": "WEBP",
+    ".bmp": "BMP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+}
+
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm"}
+
+
+def image_files(folder: str | Path) -> list[Path]:
+    """Files with an image suffix under ``folder``, recursively, sorted."""
+    return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
 def max_pixels() -> int:
@@ -80,7 +98,8 @@ def load_image(src: ImageLike, what: str = "image") -> Image.Image:
                 if w * h > limit:
                     raise PainterlyError(
                         f"{what} '{path}' is {w}x{h} pixels, above the limit of {limit:,}"
-                        " (set PAINTERLY_MAX_PIXELS to allow it)")
+                        " (set PAINTERLY_MAX_PIXELS to allow it)"
+                    )
                 img.seek(0)  # first frame of animations
                 img.load()
                 try:
@@ -93,8 +112,9 @@ def load_image(src: ImageLike, what: str = "image") -> Image.Image:
     except UnidentifiedImageError:
         raise PainterlyError(f"{what} '{path}' is not an image Pillow can read") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise PainterlyError(f"{what} '{path}' is above the limit of {limit:,} pixels ({e}; "
-                             "set PAINTERLY_MAX_PIXELS to allow it)") from None
+        raise PainterlyError(
+            f"{what} '{path}' is above the limit of {limit:,} pixels ({e}; set PAINTERLY_MAX_PIXELS to allow it)"
+        ) from None
     except MemoryError:
         raise
     except Exception as e:  # noqa: BLE001 - OSError, SyntaxError, struct.error, ...: the decoder gave up
@@ -138,7 +158,8 @@ def check_output_path(path: str | os.PathLike, formats: Sequence[str] = tuple(OU
     p = Path(path)
     if p.suffix.lower() not in formats:
         raise PainterlyError(
-            f"output '{p}' has an unsupported extension '{p.suffix}' (use one of {', '.join(formats)})")
+            f"output '{p}' has an unsupported extension '{p.suffix}' (use one of {', '.join(formats)})"
+        )
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
         raise PainterlyError(f"output folder '{parent}' does not exist")

@@ -7,12 +7,16 @@ paper's per-layer constants ``1 / (4 N^2 M^2)``: the terms become scale free, so
 weights works at every image size, layer and backbone.  Every loss takes batches and averages
 over the batch.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable
+import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import torch
 
+from .errors import PainterlyError
 from .registry import Registry
 
 _EPS = 1e-8
@@ -34,7 +38,7 @@ class _Gram(torch.autograd.Function):
     maps and no layout conversion: measured 1.10 -> 0.77 s per step at 512x384 in bf16 on the development CPU."""
 
     @staticmethod
-    def forward(ctx: Any, f: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx: Any, f: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(f)
         rows = _rows(f)
         b, c, h, w = f.shape
@@ -42,7 +46,7 @@ class _Gram(torch.autograd.Function):
         return (g if g.dtype == torch.float64 else g.float()) / (c * h * w)
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
         (f,) = ctx.saved_tensors
         b, c, h, w = f.shape
         sym = ((grad + grad.transpose(1, 2)) / (c * h * w)).to(f.dtype)
@@ -61,8 +65,31 @@ def gram_matrix(f: torch.Tensor) -> torch.Tensor:
     return _Gram.apply(f)
 
 
+def total(terms: Iterable[torch.Tensor]) -> torch.Tensor:
+    """The sum of loss terms, as a tensor (``sum`` of none would be the int 0)."""
+    return torch.stack([t.reshape(()) for t in terms]).sum()
+
+
 def _relative(diff_energy: torch.Tensor, target_energy: torch.Tensor) -> torch.Tensor:
     return (diff_energy / target_energy.clamp_min(_EPS)).mean()
+
+
+def parse_layers(specs: Sequence[str], default: Sequence[str]) -> dict[str, float]:
+    """``["relu1_1:2", "relu2_1"]`` -> ``{"relu1_1": 2.0, "relu2_1": 1.0}``, normalised to sum to 1."""
+    out: dict[str, float] = {}
+    for spec in specs or default:
+        name, _, w = spec.partition(":")
+        try:
+            weight = float(w) if w else 1.0
+        except ValueError:
+            raise PainterlyError(f"bad layer weight in '{spec}' (use NAME or NAME:WEIGHT)") from None
+        if not math.isfinite(weight) or weight < 0:
+            raise PainterlyError(f"layer weight in '{spec}' must be a non-negative number")
+        out[name] = out.get(name, 0.0) + weight
+    weight_sum = sum(out.values())
+    if weight_sum <= 0:
+        raise PainterlyError("layer weights must not all be zero")
+    return {k: v / weight_sum for k, v in out.items()}
 
 
 #: name -> fn(features, target_features) -> scalar
@@ -93,7 +120,7 @@ def tv_loss(x: torch.Tensor) -> torch.Tensor:
 @CONTENT_LOSSES.register("charbonnier")
 def charbonnier_content_loss(x: torch.Tensor, target: torch.Tensor, eps: float = 0.1) -> torch.Tensor:
     """Charbonnier (smooth L1) content loss, ``sqrt(d^2 + e^2) - e`` with ``e`` = eps x the target's RMS, relative to
-    the target's mean magnitude (seed 000, Pandey et al.: keeps more of the content than MSE)."""
+    the target's mean magnitude (Pandey et al. 2018: keeps more of the content than MSE)."""
     target = target.expand_as(x)
     dims = tuple(range(1, x.dim()))
     e = eps * target.pow(2).mean(dims, keepdim=True).sqrt().clamp_min(_EPS)
@@ -109,8 +136,7 @@ def laplacian(x: torch.Tensor, pool: int = 4) -> torch.Tensor:
     if pool > 1:
         x = torch.nn.functional.avg_pool2d(x, pool, ceil_mode=True)
     k = _LAPLACIAN.to(x).view(1, 1, 3, 3).expand(x.shape[1], 1, 3, 3)
-    return torch.nn.functional.conv2d(torch.nn.functional.pad(x, (1, 1, 1, 1), mode="replicate"), k,
-                                      groups=x.shape[1])
+    return torch.nn.functional.conv2d(torch.nn.functional.pad(x, (1, 1, 1, 1), mode="replicate"), k, groups=x.shape[1])
 
 
 def laplacian_loss(x: torch.Tensor, target_laplacian: torch.Tensor, pool: int = 4) -> torch.Tensor:
@@ -129,9 +155,16 @@ class PerceptualLoss:
     Targets are computed once without autograd; the style target of each painting is its Gram matrices, blended
     with ``blend``; a batch of images shares one style target and has one content target per image."""
 
-    def __init__(self, net: Callable[..., dict[str, torch.Tensor]], content_layers: dict[str, float],
-                 style_layers: dict[str, float], content_weight: float = 1.0, style_weight: float = 5.0,
-                 tv_weight: float = 0.0, content_loss: str = "mse") -> None:
+    def __init__(
+        self,
+        net: Callable[..., dict[str, torch.Tensor]],
+        content_layers: dict[str, float],
+        style_layers: dict[str, float],
+        content_weight: float = 1.0,
+        style_weight: float = 5.0,
+        tv_weight: float = 0.0,
+        content_loss: str = "mse",
+    ) -> None:
         self.net = net
         self.content_layers, self.style_layers = content_layers, style_layers
         self.content_weight, self.style_weight, self.tv_weight = content_weight, style_weight, tv_weight
@@ -144,20 +177,25 @@ class PerceptualLoss:
 
     @torch.no_grad()
     def style_targets(self, styles: list[torch.Tensor], blend: list[float]) -> list[tuple[float, dict]]:
-        return [(b, {k: gram_matrix(v) for k, v in self.net(s, list(self.style_layers)).items()})
-                for b, s in zip(blend, styles)]
+        return [
+            (b, {k: gram_matrix(v) for k, v in self.net(s, list(self.style_layers)).items()})
+            for b, s in zip(blend, styles)
+        ]
 
-    def __call__(self, x: torch.Tensor, content_targets: dict[str, torch.Tensor],
-                 style_targets: list[tuple[float, dict]]) -> dict[str, torch.Tensor]:
+    def __call__(
+        self, x: torch.Tensor, content_targets: dict[str, torch.Tensor], style_targets: list[tuple[float, dict]]
+    ) -> dict[str, torch.Tensor]:
         """Weighted loss terms ``{"content", "style"[, "tv"]}`` of images ``x`` (features in the network's dtype and
         layout; every loss in fp32)."""
         feats = self.net(x, self.layers)
-        terms = {"content": self.content_weight * sum(
-            w * self.content_loss(feats[k].float(), content_targets[k]) for k, w in self.content_layers.items())}
+        terms = {
+            "content": self.content_weight
+            * total(w * self.content_loss(feats[k].float(), content_targets[k]) for k, w in self.content_layers.items())
+        }
         grams = {k: gram_matrix(feats[k]) for k in self.style_layers}
-        terms["style"] = self.style_weight * sum(b * w * style_loss(grams[k], target[k])
-                                                 for b, target in style_targets
-                                                 for k, w in self.style_layers.items())
+        terms["style"] = self.style_weight * total(
+            b * w * style_loss(grams[k], target[k]) for b, target in style_targets for k, w in self.style_layers.items()
+        )
         if self.tv_weight:
             terms["tv"] = self.tv_weight * tv_loss(x)
         return terms

@@ -1,4 +1,4 @@
-"""Memory of optimisation-based transfer: an estimate before the run, and one clear error instead of a crash.
+"""Memory of every job: an estimate or a measurement before the work, and one clear error instead of a crash.
 
 After the fact, :func:`oom_guard` turns an allocator failure anywhere (a picture, a video frame, a training batch;
 CPU or CUDA) into one line with the size that should fit, from what was in use when it failed, what it asked for,
@@ -9,6 +9,7 @@ The estimate is a fit to peak resident memory measured with ``/usr/bin/time -v``
 and 2,300 in fp32, plus the optimiser's state, plus the style image's forward pass, plus a fixed 0.55 GB (Python,
 torch and the weights).  A 2048x2048 picture in bf16 peaks at 6.2 GB.
 """
+
 from __future__ import annotations
 
 import math
@@ -16,8 +17,9 @@ import os
 import re
 import traceback
 import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Optional
 
 import torch
 
@@ -63,10 +65,10 @@ def available_bytes(device: torch.device) -> Optional[int]:
             avail = room if avail is None else min(avail, room)
     except (OSError, ValueError):
         pass
-    limit = _as_limit()  # ulimit -v
-    if limit:
+    as_limit = _as_limit()  # ulimit -v
+    if as_limit:
         size = _status_bytes("VmSize")
-        room = limit - size if size is not None else limit
+        room = as_limit - size if size is not None else as_limit
         avail = room if avail is None else min(avail, room)
     env = os.environ.get("PAINTERLY_MEMORY_LIMIT_GB", "").strip()
     if env:  # for tests and for sharing a machine
@@ -80,8 +82,15 @@ def available_bytes(device: torch.device) -> Optional[int]:
     return avail
 
 
-def check_fits(width: int, height: int, style_pixels: int, dtype: torch.dtype, device: torch.device,
-               optimizer_bytes: int, size: int) -> None:
+def check_fits(
+    width: int,
+    height: int,
+    style_pixels: int,
+    dtype: torch.dtype,
+    device: torch.device,
+    optimizer_bytes: int,
+    size: int,
+) -> None:
     """Raise a one-line PainterlyError, with the largest --size that fits, if the picture cannot fit in memory."""
     avail = available_bytes(device)
     need = estimate_bytes(width * height, style_pixels, dtype, optimizer_bytes)
@@ -89,12 +98,14 @@ def check_fits(width: int, height: int, style_pixels: int, dtype: torch.dtype, d
         return
     per_px = (need - BASE_BYTES) / (width * height)
     fit_px = max(0.0, (avail - BASE_BYTES) / per_px)
-    fit = int(size * math.sqrt(fit_px / (width * height)) * 0.95) // 16 * 16
-    hint = f"try --size {fit}" if fit >= 64 else "free some memory"
+    fit = _side(size * math.sqrt(fit_px / (width * height)), 0.9, size)
+    hint = f"try --size {fit}" if fit and fit >= 64 else "free some memory"
     if dtype == torch.float32:
         hint += " or --precision bf16 (where supported, it needs 40 % less)"
-    raise PainterlyError(f"a {width}x{height} picture needs about {need / _GB:.1f} GB of memory on {device.type} but "
-                         f"only {avail / _GB:.1f} GB is free; {hint}")
+    raise PainterlyError(
+        f"a {width}x{height} picture needs about {need / _GB:.1f} GB of memory on {device.type} but "
+        f"only {avail / _GB:.1f} GB is free; {hint}"
+    )
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -102,16 +113,21 @@ def is_out_of_memory(exc: BaseException) -> bool:
     if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
         return True
     text = str(exc).lower()
-    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text
-                                              or "failed to allocate" in text or "bad_alloc" in text
-                                              # oneDNN, when it cannot get the memory for a convolution's plan
-                                              or "could not create a primitive" in text)
+    return isinstance(exc, RuntimeError) and (
+        "out of memory" in text
+        or "can't allocate memory" in text
+        or "failed to allocate" in text
+        or "bad_alloc" in text
+        # oneDNN, when it cannot get the memory for a convolution's plan
+        or "could not create a primitive" in text
+    )
 
 
 def _as_limit() -> Optional[int]:
     """The address-space limit (``ulimit -v``) of this process, if any."""
     try:
         import resource
+
         soft = resource.getrlimit(resource.RLIMIT_AS)[0]
     except (ImportError, OSError, ValueError):
         return None
@@ -179,6 +195,7 @@ def _trim() -> None:
     """glibc: return freed heap memory to the system (no-op elsewhere)."""
     try:
         import ctypes
+
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
@@ -195,7 +212,7 @@ def measure_peak(fn: Callable[[], Any], device: torch.device) -> Optional[int]:
         torch.cuda.synchronize(device)
         return int(torch.cuda.max_memory_allocated(device) - start)
     _trim()  # memory freed but kept by malloc would be reused unseen: give it back first
-    start = _status_bytes("VmRSS")
+    resident = _status_bytes("VmRSS")
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")  # resets VmHWM to the current resident size
@@ -203,7 +220,7 @@ def measure_peak(fn: Callable[[], Any], device: torch.device) -> Optional[int]:
         return None
     fn()
     peak = _status_bytes("VmHWM")
-    return None if start is None or peak is None else max(0, peak - start)
+    return None if resident is None or peak is None else max(0, peak - resident)
 
 
 PROBE_SIDE = 1024  # long side of the larger run that measures memory per pixel (before painting, or after a failure)
@@ -225,9 +242,10 @@ def _per_pixel(probe: Callable[[int], int], device: torch.device, hi: int) -> Op
                 raise
             hi //= 2
             continue
-        if None in peaks or len(px) < 2 or px[1] <= px[0] or not peaks[1]:
+        small, large = peaks
+        if small is None or large is None or len(px) < 2 or px[1] <= px[0] or not large:
             return None
-        return max((peaks[1] - peaks[0]) / (px[1] - px[0]), peaks[1] / px[1]), hi, px[1]
+        return max((large - small) / (px[1] - px[0]), large / px[1]), hi, px[1]
     return None
 
 
@@ -248,14 +266,25 @@ def _side(full: Optional[float], share: float, side: int) -> Optional[int]:
 
 
 @contextmanager
-def oom_guard(what: str, side: int, device: torch.device, flag: str = "--size",
-              probe: Optional[Callable[[int], int]] = None, pixels: Optional[int] = None) -> Iterator[None]:
+def oom_guard(
+    what: str,
+    side: int,
+    device: torch.device,
+    flag: str = "--size",
+    probe: Optional[Callable[[int], int]] = None,
+    pixels: Optional[int] = None,
+    scale: float = 1.0,
+    extra: str = "",
+) -> Iterator[None]:
     """Turn an out-of-memory failure inside the block into a one-line PainterlyError naming ``what`` failed and the
     ``flag`` value that should fit.  ``probe(s)``, if given, does the same work at long side ``s`` and returns the
     pixels it painted: run once small after the failure, it measures the memory per pixel, and the hint is the side
     whose pixels fit in the room there is.  Without it the hint assumes the work needed at least what was held when
     it failed plus what it asked for (the traceback still holds the block's tensors while that is measured).
-    With ``pixels`` (and ``probe``), a picture that cannot fit is refused before the block runs (:func:`check_room`)."""
+    With ``pixels`` (and ``probe``), a picture that cannot fit is refused before the block runs (:func:`check_room`).
+    ``scale`` converts the side that fits into the ``flag``'s value (a coarser scale of a finer picture: the
+    picture's side over this scale's), and ``extra`` ends the hint (" or --precision bf16").  Every job's
+    out-of-memory message comes from here."""
     if pixels is not None and probe is not None:
         check_room(what, side, pixels, device, probe, flag)
     base = process_bytes(device)
@@ -273,13 +302,15 @@ def oom_guard(what: str, side: int, device: torch.device, flag: str = "--size",
         measured = _per_pixel(probe, device, min(PROBE_SIDE, side // 2))
         room = _room_bytes(device, process_bytes(device) or base)
         fit = _side(_fill(measured, room - base if room else None), 0.9, side)
+    if scale != 1.0:
+        fit, bound = (v and _side(v * scale, 1.0, round(side * scale) + 8) for v in (fit, bound))
     if fit:
         hint = f"try {flag} {fit} (should fit)"
     elif bound:  # an upper bound only: it needed at least what it held plus what it asked for
         hint = f"try {flag} {bound} or smaller"
     else:
         hint = f"free some memory or try a smaller {flag}"
-    raise PainterlyError(f"ran out of memory {what} on {device.type}; {hint}") from None
+    raise PainterlyError(f"ran out of memory {what} on {device.type}; {hint}{extra}") from None
 
 
 #: A pessimistic memory cost per pixel of one feed-forward or AdaIN pass (measured: ~100 B for the shipped models,
@@ -287,8 +318,9 @@ def oom_guard(what: str, side: int, device: torch.device, flag: str = "--size",
 ROUGH_BYTES_PER_PIXEL = 400
 
 
-def check_room(what: str, side: int, pixels: int, device: torch.device, probe: Callable[[int], int],
-               flag: str = "--size") -> None:
+def check_room(
+    what: str, side: int, pixels: int, device: torch.device, probe: Callable[[int], int], flag: str = "--size"
+) -> None:
     """Before a big one-pass picture: if it might not fit (at a pessimistic cost per pixel), measure its real cost
     with ``probe`` at small sizes and refuse, naming the ``flag`` value that fits, rather than start a job that
     the system's out-of-memory killer would end without a word."""
@@ -297,6 +329,8 @@ def check_room(what: str, side: int, pixels: int, device: torch.device, probe: C
         return
     full = _fill(_per_pixel(probe, device, PROBE_SIDE), avail)  # the same probe whatever the side: one verdict
     if full is not None and full < side:  # refused only when it cannot fit; the size named keeps a fifth spare,
-        fit = _side(full, 0.8, side)     # so that asking for it is not refused in turn
-        raise PainterlyError(f"{what} needs more memory on {device.type} than the {avail / _GB:.1f} GB free; "
-                             + (f"try {flag} {fit} (should fit)" if fit else "free some memory"))
+        fit = _side(full, 0.8, side)  # so that asking for it is not refused in turn
+        raise PainterlyError(
+            f"{what} needs more memory on {device.type} than the {avail / _GB:.1f} GB free; "
+            + (f"try {flag} {fit} (should fit)" if fit else "free some memory")
+        )

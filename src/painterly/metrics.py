@@ -20,9 +20,11 @@ in their code:
   output patch's nearest, at relu3_1 and relu4_1.  A picture that
   repeats one small motif uses few of the painting's patches: its ``lp2`` is low.
 """
+
 from __future__ import annotations
 
 import functools
+import math
 from typing import Optional
 
 import numpy as np
@@ -44,6 +46,7 @@ PATCH_LAYERS = ("relu3_1", "relu4_1")
 @functools.lru_cache(maxsize=2)
 def _vgg19(pool: str):
     from .backbones import create_backbone
+
     return create_backbone("vgg19", pool=pool, layers=[*DISTANCE_STYLE_LAYERS, DISTANCE_CONTENT_LAYER])
 
 
@@ -84,7 +87,9 @@ def multiscale_style(out: ImageLike, style: ImageLike, factors: tuple[int, ...] 
         f_ = min(f, min(o.size) / 16) if min(o.size) >= 16 else 1
         small = o.resize((max(1, round(o.width / f_)), max(1, round(o.height / f_))), Image.Resampling.LANCZOS)
         fo = net(to_tensor(small), DISTANCE_STYLE_LAYERS)
-        fs = net(to_tensor(resize_long_side(s, max(small.size))), DISTANCE_STYLE_LAYERS)
+        # the painting at the same long side, its short side too at least 16 px
+        side = max(max(small.size), math.ceil(16 * max(s.size) / min(s.size)))
+        fs = net(to_tensor(resize_long_side(s, side)), DISTANCE_STYLE_LAYERS)
         got[f"style_x{f}"] = _style_distance(fo, fs)
     return got
 
@@ -117,7 +122,7 @@ def _nearest(queries: torch.Tensor, keys: torch.Tensor, chunk: int = 2048) -> tu
     """For each unit row of ``queries``, the largest cosine to a row of ``keys`` and that row's index."""
     best, index = [], []
     for i in range(0, queries.shape[0], chunk):
-        v, j = (queries[i:i + chunk] @ keys.t()).max(dim=1)
+        v, j = (queries[i : i + chunk] @ keys.t()).max(dim=1)
         best.append(v)
         index.append(j)
     return torch.cat(best), torch.cat(index)
@@ -147,20 +152,34 @@ def wang_criteria(out: ImageLike, content: ImageLike, style: ImageLike) -> dict[
     ge_texture = float(np.mean([cosine(gram_matrix(fo[k]), gram_matrix(fs[k])) for k in GLOBAL_LAYERS]))
     lps = [patch_match(fo[k], fs[k]) for k in PATCH_LAYERS]
     lp1, lp2 = float(np.mean([a for a, _ in lps])), float(np.mean([b for _, b in lps]))
-    return {"cf": cf, "ge": (ge_color + ge_texture) / 2, "ge_color": ge_color, "ge_texture": ge_texture,
-            "lp": (lp1 + lp2) / 2, "lp1": lp1, "lp2": lp2}
+    return {
+        "cf": cf,
+        "ge": (ge_color + ge_texture) / 2,
+        "ge_color": ge_color,
+        "ge_texture": ge_texture,
+        "lp": (lp1 + lp2) / 2,
+        "lp1": lp1,
+        "lp2": lp2,
+    }
 
 
-def evaluate(out: ImageLike, content: ImageLike, style: ImageLike,
-             reference: Optional[ImageLike] = None) -> dict[str, float]:
+def evaluate(
+    out: ImageLike, content: ImageLike, style: ImageLike, reference: Optional[ImageLike] = None
+) -> dict[str, float]:
     """Every measure of a stylised picture ``out`` of photo ``content`` in the style of painting ``style``: the
     style distance (also at 1/2 and 1/4 size) and content distance (lower is better), MSE and SSIM against the
     photo (or ``reference``, another picture to compare with), and Wang et al. (2021)'s ``cf``, ``ge`` and ``lp``
     (higher is better)."""
     against = content if reference is None else reference
     d = distances(out, content, style)
-    return {"style": d["style"], **multiscale_style(out, style), "content": d["content"],
-            "mse": mse(out, against), "ssim": ssim(out, against), **wang_criteria(out, content, style)}
+    return {
+        "style": d["style"],
+        **multiscale_style(out, style),
+        "content": d["content"],
+        "mse": mse(out, against),
+        "ssim": ssim(out, against),
+        **wang_criteria(out, content, style),
+    }
 
 
 def _pair(a: ImageLike, b: ImageLike) -> tuple[np.ndarray, np.ndarray]:
@@ -187,14 +206,14 @@ def ssim(a: ImageLike, b: ImageLike) -> float:
     return float(structural_similarity(x, y, channel_axis=2, data_range=255.0, win_size=max(win, 3)))
 
 
-def flicker(inputs: "list[np.ndarray]", outputs: "list[np.ndarray]", static_below: float = 12.0) -> float:
+def flicker(inputs: list[np.ndarray], outputs: list[np.ndarray], static_below: float = 12.0) -> float:
     """Temporal flicker of a stylised clip: the mean absolute difference (0..255) between consecutive output
     frames, over the pixels where the input frames are static (every channel changes by less than
     ``static_below``).  A still scene should give a still picture; lower is better."""
     total, count = 0.0, 0
     for i in range(1, min(len(inputs), len(outputs))):
         a, b = inputs[i - 1].astype(np.int16), inputs[i].astype(np.int16)
-        static = (np.abs(b - a).max(-1) < static_below)
+        static = np.abs(b - a).max(-1) < static_below
         if static.any():
             d = np.abs(outputs[i].astype(np.int16) - outputs[i - 1].astype(np.int16)).mean(-1)
             total += float(d[static].sum())

@@ -1,7 +1,9 @@
 """A tiny name -> object registry, used for backbones, losses, optimisers and networks."""
+
 from __future__ import annotations
 
-from typing import Callable, Generic, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
 
 from .errors import PainterlyError, suggest
 
@@ -29,8 +31,7 @@ class Registry(Generic[T]):
             return self._items[name]
         except KeyError:
             raise PainterlyError(
-                f"unknown {self.kind} '{name}'{suggest(name, self._items)}"
-                f" (choices: {', '.join(self._items)})"
+                f"unknown {self.kind} '{name}'{suggest(name, self._items)} (choices: {', '.join(self._items)})"
             ) from None
 
     def names(self) -> list[str]:

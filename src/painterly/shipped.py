@@ -1,11 +1,13 @@
-"""The pretrained models that ship inside the package, by name.
+"""What ships inside the package: the bundled paintings, the trained networks that paint them, and the AdaIN decoder.
 
-``painterly/pretrained/NAME.pt`` is the model (float16 weights, with its painting's thumbnail),
-``painterly/pretrained/styles/NAME.jpg`` the painting it learned (public domain), and ``painterly/pretrained/cards.json``
-its model card: painting, architecture, training settings and time, the scores measured on held-out photos, and the
-milliseconds per 512x512 image measured on the development CPU.  ``scripts/train_pretrained.sh`` trains them and
-``scripts/ship_pretrained.py`` writes the files.
+``pretrained/quality.pt`` and ``pretrained/realtime.pt`` are two networks of every shipped painting (conditional
+instance normalisation, Dumoulin et al. 2017; float16 weights with each painting's thumbnail): ``quality`` for
+pictures, ``realtime`` for video and the webcam.  ``pretrained/styles/NAME.jpg`` is each painting (public domain) and
+``pretrained/cards.json`` the model card: each network's architecture, training and speed, each painting's credit
+and its scores on held-out photos.  ``scripts/train_pretrained.sh`` trains the networks and
+``scripts/ship_pretrained.py`` writes the files.  A single-painting checkpoint ``pretrained/NAME.pt`` counts too.
 """
+
 from __future__ import annotations
 
 import functools
@@ -17,15 +19,20 @@ from .errors import PainterlyError, suggest
 
 PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 CARDS = PRETRAINED / "cards.json"
+#: the AdaIN decoder shipped in the package (trained by scripts/train_adain.sh)
+ADAIN_DECODER = PRETRAINED / "adain" / "decoder.pt"
+#: the example pictures of the source tree (not installed with the package)
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 #: the shipped networks, each holding every shipped painting (conditional instance normalisation)
 VARIANTS = ("quality", "realtime")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _paintings_in(path: Path) -> tuple[str, ...]:
-    from .models import load_checkpoint, painting_names
+    from .checkpoint import load_checkpoint, painting_names
+
     return tuple(painting_names(load_checkpoint(path)))
 
 
@@ -33,7 +40,9 @@ def shipped_models(variant: str = "quality") -> dict[str, Path]:
     """painting name -> the shipped checkpoint that paints it in ``variant`` (quality or realtime); a
     single-painting file ``NAME.pt`` beside them also counts."""
     if variant not in VARIANTS:
-        raise PainterlyError(f"unknown variant '{variant}'{suggest(variant, VARIANTS)} (choices: {', '.join(VARIANTS)})")
+        raise PainterlyError(
+            f"unknown variant '{variant}'{suggest(variant, VARIANTS)} (choices: {', '.join(VARIANTS)})"
+        )
     found: dict[str, Path] = {}
     net = PRETRAINED / f"{variant}.pt"
     if net.is_file():
@@ -48,8 +57,10 @@ def shipped_model_path(name: str, variant: str = "quality") -> Path:
     models = shipped_models(variant)
     if name not in models:
         have = ", ".join(models) or "none yet"
-        raise PainterlyError(f"no model file or shipped model named '{name}'{suggest(name, models)} "
-                             f"(shipped: {have}; 'painterly models' lists them)")
+        raise PainterlyError(
+            f"no model file or shipped model named '{name}'{suggest(name, models)} "
+            f"(shipped: {have}; 'painterly models' lists them)"
+        )
     return models[name]
 
 
@@ -74,15 +85,41 @@ def resolve_painting(name: str) -> str:
 
 
 def describe_models() -> list[dict[str, Any]]:
-    """One record per shipped model: the card's facts and the checkpoint's."""
-    from .models import load_checkpoint
+    """One record per shipped painting and network: the model card's facts and the checkpoint's.  The card
+    (``cards.json``) holds ``networks`` (per variant: architecture, training, speed) and ``paintings`` (per name:
+    the painting's credit and its scores per variant)."""
+    from .checkpoint import load_checkpoint
+
     cards = model_cards()
+    networks, paintings = cards.get("networks", {}), cards.get("paintings", cards)
     out = []
-    for name, path in shipped_models().items():
-        ck = load_checkpoint(path)
-        card = cards.get(name, {})
-        out.append({"name": name, "arch": ck["arch"], "painting": card.get("painting", ck.get("style", {}).get("name")),
-                    "style_image": str(style_image_path(name)), "steps": ck.get("step"),
-                    "cpu_ms_512": card.get("cpu_ms_512"), "judge": card.get("judge"), "use": card.get("use"),
-                    "training": card.get("training"), "path": str(path), "bytes": path.stat().st_size})
+    for variant in VARIANTS:
+        for name, path in shipped_models(variant).items():
+            if variant != "quality" and path.stem not in VARIANTS:
+                continue  # a single-painting file is listed once
+            ck = load_checkpoint(path)
+            card: dict[str, Any] = paintings.get(name) or {}
+            net: dict[str, Any] = networks.get(path.stem) or card
+            out.append(
+                {
+                    "name": name,
+                    "variant": variant if path.stem in VARIANTS else "quality",
+                    "arch": ck["arch"],
+                    "painting": card.get("painting", name),
+                    "style_image": str(style_image_path(name)),
+                    "steps": ck.get("step"),
+                    "cpu_ms_512": net.get("cpu_ms_512"),
+                    "use": net.get("use"),
+                    "scores": _scores(card, variant),
+                    "training": net.get("training"),
+                    "path": str(path),
+                    "bytes": path.stat().st_size,
+                }
+            )
     return out
+
+
+def _scores(card: dict[str, Any], variant: str) -> Any:
+    """A painting's scores with ``variant``'s network (a single-painting card keeps them unnested)."""
+    scores = card.get("scores") or {}
+    return scores.get(variant, scores) if isinstance(scores, dict) and variant in scores else scores

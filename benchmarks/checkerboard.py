@@ -1,5 +1,5 @@
 """Pixel-level checkerboard of the `fast` network after short training, with and without ICNR initialisation and a
-total-variation loss (issue 6: "no checkerboard").
+total-variation loss (the shipped models must paint no checkerboard).
 
 Usage: python benchmarks/checkerboard.py NAME ICNR(0|1) TV_WEIGHT [STEPS] [--out DIR]
 Trains `fast` on ../shared/data/train_256 with Starry Night (128 px crops, style at 256 px, batch 4, seed 0),

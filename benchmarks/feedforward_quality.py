@@ -1,5 +1,5 @@
 """Quality of feed-forward architectures after the same training: train each on the same photos, painting, steps
-and seed, stylise held-out photos, and score them with the shared judge (../shared/tools/judge.py).
+and seed, stylise held-out photos, and score them with painterly.metrics.distances.
 
 Usage: python benchmarks/feedforward_quality.py OUTDIR --archs johnson fast --steps 300 [--style PAINTING]
        [--size 512] [-- extra 'painterly train' flags]
@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _shared import DATA, judge, split_extra  # noqa: E402
+from _shared import DATA, distances, split_extra  # noqa: E402
 
 
 def main() -> None:
@@ -74,7 +74,7 @@ def main() -> None:
             ],
             check=True,
         )
-        scores = [judge(styled / f"{p.stem}.png", p, args.style) for p in photos]
+        scores = [distances(styled / f"{p.stem}.png", p, args.style) for p in photos]
         st = sum(s for s, _ in scores) / len(scores)
         co = sum(c for _, c in scores) / len(scores)
         rows.append((arch, secs, st, co))

@@ -1,5 +1,5 @@
-"""Quality of `painterly transfer` with its defaults on photo/painting pairs, scored by the shared judge
-(../shared/tools/judge.py: original VGG19, Gram distance relu1_1..relu5_1, content distance relu4_2).
+"""Quality of `painterly transfer` with its defaults on photo/painting pairs, scored by
+painterly.metrics.distances (original VGG19, Gram distance relu1_1..relu5_1, content distance relu4_2).
 
 Usage: python benchmarks/quality_check.py OUTDIR CONTENT:STYLE [CONTENT:STYLE ...] [-- extra painterly flags]
 Prints, per pair, the output's style and content distances and the photo's own style distance.
@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _shared import judge, split_extra  # noqa: E402
+from _shared import distances, split_extra  # noqa: E402
 
 
 def main(argv: list[str]) -> None:
@@ -30,8 +30,8 @@ def main(argv: list[str]) -> None:
             [sys.executable, "-m", "painterly", "transfer", str(c), str(s), "-o", str(out), "-q", *extra], check=True
         )
         secs = time.perf_counter() - t
-        so, co = judge(out, c, s)
-        sp, _ = judge(c, c, s)
+        so, co = distances(out, c, s)
+        sp, _ = distances(c, c, s)
         print(f"| {c.name} | {s.name} | {secs:.0f} | {so:.4f} | {sp:.4f} | {so / sp:.3f} | {co:.3f} |", flush=True)
 
 

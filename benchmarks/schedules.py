@@ -1,7 +1,7 @@
 """Quality against time for coarse-to-fine schedules: how painterly's default schedule was chosen.
 
 Every schedule runs in this one process on the same pairs (the machine should be otherwise idle); the picture is
-scored with painterly.metrics.distances (original VGG19, the judge's layers and normalisation).  Seconds are the
+scored with painterly.metrics.distances (original VGG19, relu1_1..relu5_1 and relu4_2, relative).  Seconds are the
 optimisation's own time (network already loaded), averaged over the pairs.
 
 Usage: python benchmarks/schedules.py --size 256 "300" "128:100,256:50" ... [--precision bf16] [--pairs C:S ...]

@@ -1,4 +1,4 @@
-"""Video throughput and flicker (issue 7), side by side in one run.
+"""Video throughput and flicker, side by side in one run.
 
 Usage: python benchmarks/video_speed.py [--model NAME] [--frames 150] [--size 640x360] [--work DIR]
 Makes a test clip (a photo of ../shared/data/content as a still scene with sensor noise, a square moving across it,

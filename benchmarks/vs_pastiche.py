@@ -1,7 +1,7 @@
 """painterly against pastiche 1.6 (PyPI) on the same photo/painting pairs, side by side in one run.
 
 Each tool runs as a fresh process (wall time = process start to PNG written); both outputs are scored by the shared
-judge (../shared/tools/judge.py: original VGG19, mean relative Gram distance relu1_1..relu5_1, relative feature
+painterly.metrics.distances (original VGG19, mean relative Gram distance relu1_1..relu5_1, relative feature
 distance at relu4_2).  Ratios are painterly / pastiche (time: lower is faster; distances: lower is better).
 
 Usage:
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _shared import DATA, judge, split_extra  # noqa: E402
+from _shared import DATA, distances, split_extra  # noqa: E402
 
 PAIRS = [
     f"{DATA}/content/jcj_tubingen.jpg:{DATA}/styles/munch_the_scream.jpg",
@@ -176,7 +176,7 @@ def main() -> None:
                 ]
             )
             p_rec.write_text(json.dumps({"seconds": pt}))
-        (ps, pc), (os_, oc) = judge(p_out, c, s), judge(o_out, c, s)
+        (ps, pc), (os_, oc) = distances(p_out, c, s), distances(o_out, c, s)
         rows.append((pt, ot, ps, os_, pc, oc))
         pictures.append((c, s, o_out, f"painterly, {ot:.0f} s", p_out, label or f"pastiche, {pt:.0f} s"))
         print(

@@ -1,11 +1,11 @@
-"""Ship the AdaIN decoder inside the package: slim it to float16, score it with the shared judge on photo-painting
+"""Ship the AdaIN decoder inside the package: slim it to float16, score it (painterly.metrics.distances) on photo-painting
 pairs at 512 px (paintings it never saw, and the ones it trained on, for the generalisation gap), compare the
 adain and wct transforms and float16 against float32, time it, and write the card
 (src/painterly/pretrained/adain/card.json) and the gallery (docs/adain_gallery.jpg).
 
 Usage: python scripts/ship_adain.py CHECKPOINT [--size 512] [--photos N] [--eval-only] [--work DIR]
 The photos are ../shared/data/content (none is in train_256).  ``--eval-only`` scores CHECKPOINT without shipping
-(for checkpoints of a run still training).  A development tool: it reads ../shared/tools/judge.py.
+(for checkpoints of a run still training).
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from painterly.images import load_image, resize_long_side, save_image
 from painterly.shipped import ADAIN_DECODER
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ship_pretrained import DATA, PAINTINGS, ROOT, load_judge  # noqa: E402
+from painterly.metrics import distances  # noqa: E402
+from ship_pretrained import DATA, PAINTINGS, ROOT  # noqa: E402
 
 CARD = ADAIN_DECODER.with_name("card.json")
 
@@ -41,7 +42,7 @@ def evaluate(
     method: str = "adain",
     alpha: float = 1.0,
 ) -> list[dict]:
-    """Judge's style and content distances of every photo x painting at ``size``, and the photo's own style
+    """The style and content distances of every photo x painting at ``size``, and the photo's own style
     distance to the painting (what the transfer has to cut)."""
     work.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -120,7 +121,11 @@ def main() -> None:
     held_out = [n for n, (_, f) in PAINTINGS.items() if f not in trained]
     seen = [n for n, (_, f) in PAINTINGS.items() if f in trained]
     photos = sorted((DATA / "content").iterdir())[: a.photos or None]
-    score = load_judge()
+
+    def score(out, content, style):
+        d = distances(out, content, style)
+        return d["style"], d["content"]
+
     full = AdaIN(str(a.checkpoint), "cpu")
     print(f"{a.checkpoint}: step {ck['step']}, {ck.get('seconds', 0) / 60:.0f} min; held out: {held_out}", flush=True)
     results = {
@@ -173,7 +178,7 @@ def main() -> None:
             "seconds": round(seconds),
             "command": "scripts/train_adain.sh",
         },
-        "judge": {
+        "scores": {
             "size": a.size,
             "photos": [p.name for p in photos],
             "held_out_paintings": held_out,
@@ -191,7 +196,7 @@ def main() -> None:
         held_out,
         ROOT / "docs" / "adain_gallery.jpg",
     )
-    print(json.dumps({k: card["judge"][k] for k in ("held_out", "seen", "methods_held_out_fp32")}, indent=1))
+    print(json.dumps({k: card["scores"][k] for k in ("held_out", "seen", "methods_held_out_fp32")}, indent=1))
     print(f"fp16 vs fp32 mean pixel diff {half_diff:.5f}; cpu ms {card['cpu_ms_512']}")
 
 

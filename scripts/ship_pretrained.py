@@ -1,17 +1,17 @@
-"""Ship trained models inside the package: slim each to float16, score it on held-out photos with the shared judge,
-time it, and write the catalogue (src/painterly/pretrained/cards.json) and the gallery sheet (docs/gallery.jpg).
+"""Ship the trained networks inside the package: slim each to float16, score every painting on the held-out photos,
+time it, and write the catalogue (src/painterly/pretrained/cards.json), the gallery (docs/gallery.jpg) and the sheet
+beside Johnson et al.'s released models (docs/feedforward_vs_johnson.jpg).
 
-Usage: python scripts/ship_pretrained.py RUNS_DIR [NAME ...] [--size 512] [--work DIR]
-RUNS_DIR holds the finished checkpoints of scripts/train_pretrained.sh (NAME.pt).  The held-out photos are
-../shared/data/content (none of them is in train_256); each model's output is judged against the original painting
-in ../shared/data/styles, and so is the photo itself ("photo_style": the distance the model has to cut).
-This is a development tool: it reads ../shared/tools/judge.py, which the product never imports.
+Usage: python scripts/ship_pretrained.py RUNS_DIR [--variants quality realtime] [--size 512]
+RUNS_DIR holds quality.pt and realtime.pt from scripts/train_pretrained.sh.  The held-out photos are
+../shared/data/content (none of them is in train_256); every picture is scored with painterly's own measures
+(painterly.metrics: the style and content distances, and Wang et al. 2021's criteria) against the painting at full
+size in ../shared/data/styles, and so is the photo itself ("photo_style": the distance the network has to cut).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import statistics
 import sys
@@ -26,13 +26,14 @@ from painterly.checkpoint import load_checkpoint
 from painterly.feedforward.export import slim_checkpoint
 from painterly.feedforward.stylizer import Stylizer
 from painterly.images import load_image, resize_long_side, save_image
+from painterly.metrics import distances, evaluate
 from painterly.shipped import CARDS, PRETRAINED, model_cards, style_image_path
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
-JOHNSON_STARRY_CHICAGO = {"style": 0.322, "content": 0.797}  # Johnson et al.'s ECCV16 model, issue 6
+REFERENCE = ROOT.parent / "shared" / "reference" / "johnson"
 
-#: shipped name -> (painting as credited, original file in ../shared/data/styles)
+#: shipped name -> (painting as credited, original file in ../shared/data/styles), in the networks' style order
 PAINTINGS = {
     "starry-night": ("Vincent van Gogh, The Starry Night (1889)", "vangogh_starry_night.jpg"),
     "great-wave": ("Katsushika Hokusai, The Great Wave off Kanagawa (c. 1831)", "hokusai_great_wave.jpg"),
@@ -43,14 +44,18 @@ PAINTINGS = {
     "shipwreck": ("J. M. W. Turner, The Shipwreck of the Minotaur (c. 1810)", "turner_shipwreck_of_the_minotaur.jpg"),
     "delaunay-portrait": ("Robert Delaunay, Portrait of Jean Metzinger (1906)", "delaunay_1906_portrait.jpg"),
 }
-
-
-def load_judge():
-    spec = importlib.util.spec_from_file_location("judge", ROOT.parent / "shared" / "tools" / "judge.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    net = mod.judge()
-    return lambda out, content, style: mod.score(str(out), str(content), str(style), net)
+#: the paintings Johnson et al. released models of -> their picture of chicago.jpg and their copy of the painting
+JOHNSON = {
+    "starry-night": "starry_night",
+    "great-wave": "wave",
+    "the-scream": "the_scream",
+    "composition-vii": "composition_vii",
+    "udnie": "udnie",
+}
+USE = {
+    "quality": "pictures and folders (painterly apply)",
+    "realtime": "video and the webcam (painterly apply on a video, painterly webcam)",
+}
 
 
 def cpu_ms(model: Stylizer, size: int = 512, runs: int = 10) -> float:
@@ -66,157 +71,177 @@ def cpu_ms(model: Stylizer, size: int = 512, runs: int = 10) -> float:
     return round(statistics.median(times), 1)
 
 
-def ship(name: str, runs: Path, work: Path, size: int, score) -> dict:
-    src = runs / f"{name}.pt"
-    ck = load_checkpoint(src)
-    if ck.get("step") != ck.get("steps"):
-        raise SystemExit(f"{src}: training unfinished (step {ck.get('step')} of {ck.get('steps')})")
-    painting, original = PAINTINGS[name]
-    style = DATA / "styles" / original
-    dst = slim_checkpoint(str(src), PRETRAINED / f"{name}.pt", half=True)
-    shipped, full = Stylizer(str(dst), "cpu"), Stylizer(str(src), "cpu")
-    photos = sorted((DATA / "content").iterdir())
-    (work / name).mkdir(parents=True, exist_ok=True)
-    (work / "photos").mkdir(parents=True, exist_ok=True)
+def rounded(d: dict[str, float], n: int = 4) -> dict[str, float]:
+    return {k: round(v, n) for k, v in d.items()}
+
+
+def score_painting(name: str, variant: str, size: int, work: Path) -> dict:
+    """The painting's held-out scores with the shipped network ``variant``: distances on every photo, Wang et
+    al.'s criteria on chicago, and (for the paintings Johnson et al. released) theirs beside it."""
+    model = Stylizer(name, "cpu", variant=variant)
+    style = DATA / "styles" / PAINTINGS[name][1]
     rows = []
-    for p in photos:
+    (work / variant / name).mkdir(parents=True, exist_ok=True)
+    for p in sorted((DATA / "content").iterdir()):
         img = resize_long_side(load_image(p), size)
-        plain = work / "photos" / f"{p.stem}.png"
-        save_image(img, plain)
-        out = work / name / f"{p.stem}.png"
-        y = shipped(img)
-        save_image(y, out)
-        s, c = score(out, p, style)
-        s0, _ = score(plain, p, style)
+        out = model(img)
+        save_image(out, work / variant / name / f"{p.stem}.png")
+        got, before = distances(out, img, style), distances(img, img, style)
         rows.append(
             {
                 "photo": p.name,
-                "style": round(s, 4),
-                "content": round(c, 4),
-                "photo_style": round(s0, 4),
-                "cut": round(s / s0, 3),
+                "style": round(got["style"], 4),
+                "content": round(got["content"], 4),
+                "photo_style": round(before["style"], 4),
+                "cut": round(got["style"] / before["style"], 3),
             }
         )
-        print(f"  {name} {p.name}: style {s:.4f} (photo {s0:.4f}, x{s / s0:.2f}) content {c:.4f}", flush=True)
-    chi = DATA / "content" / "adain_chicago.jpg"
-    # what float16 storage changes: the shipped model against the float32 one, on the last photo
-    half_diff = float(np.abs(np.asarray(y, np.float32) - np.asarray(full(img), np.float32)).mean() / 255)
-    out = work / name / "chicago_510.png"
-    save_image(shipped(resize_long_side(load_image(chi), 510)), out)
-    cs, cc = score(out, chi, style)
-    t = ck["train"]
-    seconds = float(ck.get("seconds", 0.0))
+    chicago = resize_long_side(load_image(REFERENCE / "chicago.jpg"), size)
+    ours = model(chicago)
+    save_image(ours, work / variant / name / "chicago_johnson.png")
     card = {
-        "painting": painting,
-        "arch": ck["arch"],
-        "use": "stills, video and webcam",
-        "style_image": f"styles/{name}.jpg",
-        "bytes": dst.stat().st_size,
-        "half_mean_pixel_diff": round(half_diff, 5),
-        "training": {
-            "steps": ck["step"],
-            "batch_size": t["batch_size"],
-            "image_size": t["image_size"],
-            "style_size": t["style_size"],
-            "style_weight": t["style_weight"],
-            "content_weight": t["content_weight"],
-            "tv_weight": t["tv_weight"],
-            "lr": t["lr"],
-            "data": f"{ck['data']['photos']} photos of train_256 (ImageNet, BSDS500, COCO samples)",
-            "seconds": round(seconds),
-            "images_per_s": round(ck["step"] * t["batch_size"] / seconds, 2) if seconds else None,
-            "command": f"scripts/train_pretrained.sh DATA runs/pretrained {name}",
-        },
-        "judge": {
-            "size": size,
-            "photos": len(rows),
-            "style": round(statistics.mean(r["style"] for r in rows), 4),
-            "content": round(statistics.mean(r["content"] for r in rows), 4),
-            "photo_style": round(statistics.mean(r["photo_style"] for r in rows), 4),
-            "worst_cut": max(r["cut"] for r in rows),
-            "chicago_510": {"style": round(cs, 4), "content": round(cc, 4)},
-            "per_photo": rows,
-        },
-        "cpu_ms_512": cpu_ms(shipped),
+        "photos": len(rows),
+        "size": size,
+        "style": round(statistics.mean(r["style"] for r in rows), 4),
+        "content": round(statistics.mean(r["content"] for r in rows), 4),
+        "photo_style": round(statistics.mean(r["photo_style"] for r in rows), 4),
+        "worst_cut": max(r["cut"] for r in rows),
+        "per_photo": rows,
+        "chicago": rounded(evaluate(ours, chicago, style)),
     }
+    if name in JOHNSON:
+        theirs = load_image(REFERENCE / f"chicago_{JOHNSON[name]}.jpg")
+        theirs_style = REFERENCE / f"style_{JOHNSON[name]}.jpg"
+        card["chicago_vs_johnson"] = {
+            "painterly": rounded(evaluate(resize_long_side(ours, max(theirs.size)), chicago, theirs_style)),
+            "johnson": rounded(evaluate(theirs, chicago, theirs_style)),
+        }
     print(
-        f"{name}: style {card['judge']['style']} content {card['judge']['content']} worst cut "
-        f"x{card['judge']['worst_cut']}; chicago {cs:.4f}/{cc:.4f}; {card['cpu_ms_512']} ms; "
-        f"fp16 vs fp32 mean pixel diff {half_diff:.5f}",
+        f"{variant} {name}: style {card['style']} (photo {card['photo_style']}), worst cut x{card['worst_cut']}, "
+        f"content {card['content']}; chicago lp {card['chicago']['lp']}",
         flush=True,
     )
     return card
 
 
-def gallery(names: list[str], photo: Path, out: Path, cell: int = 340) -> None:
-    """One photo through every shipped model, each with its painting inset, as one sheet."""
-    img = resize_long_side(load_image(photo), cell)
-    w, h = img.size
-    tiles = [("photo", img)] + [(n, Stylizer(n, "cpu")(img)) for n in names]
-    cols = 3
-    rows = (len(tiles) + cols - 1) // cols
+def sheet(tiles: list[tuple[str, Image.Image]], out: Path, cols: int) -> None:
+    """Labelled tiles in rows of ``cols``, at their own size (1:1)."""
+    w, h = max(t.size[0] for _, t in tiles), max(t.size[1] for _, t in tiles)
     label = 22
-    sheet = Image.new("RGB", (cols * w, rows * (h + label)), "white")
-    draw = ImageDraw.Draw(sheet)
+    rows = (len(tiles) + cols - 1) // cols
+    canvas = Image.new("RGB", (cols * w, rows * (h + label)), "white")
+    draw = ImageDraw.Draw(canvas)
     font = ImageFont.load_default(size=16)
     for i, (name, tile) in enumerate(tiles):
         x, y = (i % cols) * w, (i // cols) * (h + label)
-        tile = tile.copy()
-        if name != "photo":
-            inset = resize_long_side(load_image(style_image_path(name)), w // 4)
-            tile.paste(inset, (w - inset.size[0] - 4, h - inset.size[1] - 4))
-        sheet.paste(tile, (x, y))
+        canvas.paste(tile, (x, y))
         draw.text((x + 6, y + h + 2), name, fill="black", font=font)
-    save_image(sheet, out)
+    save_image(canvas, out)
+
+
+def gallery(names: list[str], photo: Path, out: Path, cell: int = 340) -> None:
+    """One photo through every shipped painting (quality network), each with its painting inset."""
+    img = resize_long_side(load_image(photo), cell)
+    tiles = [("photo", img)]
+    for n in names:
+        tile = Stylizer(n, "cpu")(img)
+        inset = resize_long_side(load_image(style_image_path(n)), img.width // 4)
+        tile.paste(inset, (tile.width - inset.width - 4, tile.height - inset.height - 4))
+        tiles.append((n, tile))
+    sheet(tiles, out, 3)
+
+
+def versus_johnson(variants: list[str], work: Path, out: Path) -> None:
+    """For each painting Johnson et al. released: their picture of chicago, then each shipped network's, at 512 px."""
+    tiles = []
+    for name, ref in JOHNSON.items():
+        theirs = load_image(REFERENCE / f"chicago_{ref}.jpg")
+        tiles.append((f"{name}: Johnson et al.", resize_long_side(theirs, 512)))
+        for v in variants:
+            tiles.append((f"{name}: painterly {v}", load_image(work / v / name / "chicago_johnson.png")))
+    sheet(tiles, out, 1 + len(variants))
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("runs", type=Path)
-    ap.add_argument("names", nargs="*", default=list(PAINTINGS))
+    ap.add_argument("--variants", nargs="*", default=["quality", "realtime"])
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--work", type=Path, default=ROOT / "runs" / "ship")
     ap.add_argument("--gallery-photo", type=Path, default=ROOT / "examples" / "chelsea.jpg")
-    ap.add_argument(
-        "--time-only",
-        action="store_true",
-        help="only re-measure cpu_ms_512 of the shipped models (run it on an otherwise idle machine)",
-    )
     a = ap.parse_args()
     cards = model_cards()
-    if a.time_only:
-        for name in a.names:
-            if name in cards:
-                cards[name]["cpu_ms_512"] = cpu_ms(Stylizer(name, "cpu"), runs=20)
-                print(f"{name}: {cards[name]['cpu_ms_512']} ms per 512x512 image", flush=True)
-    else:
-        score = load_judge()
-        for name in a.names:
-            cards[name] = ship(name, a.runs, a.work, a.size, score)
-            CARDS.write_text(json.dumps(dict(sorted(cards.items())), indent=1) + "\n")
-    CARDS.write_text(json.dumps(dict(sorted(cards.items())), indent=1) + "\n")
-    shipped = [n for n in PAINTINGS if (PRETRAINED / f"{n}.pt").is_file()]
-    gallery(shipped, a.gallery_photo, ROOT / "docs" / "gallery.jpg")
-    print(
-        "\n| model | painting | arch | steps | train min | style | photo's style | worst cut | content | "
-        "chicago style / content | ms per 512x512 | MB |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for n in shipped:
-        c = cards[n]
-        j = c["judge"]
-        print(
-            f"| `{n}` | {c['painting']} | {c['arch']} | {c['training']['steps']} | "
-            f"{c['training']['seconds'] / 60:.0f} | {j['style']:.3f} | {j['photo_style']:.3f} | "
-            f"x{j['worst_cut']:.2f} | {j['content']:.3f} | {j['chicago_510']['style']:.3f} / "
-            f"{j['chicago_510']['content']:.3f} | {c['cpu_ms_512']:.0f} | {c['bytes'] / 1e6:.1f} |"
+    networks, paintings = cards.get("networks", {}), cards.get("paintings", {})
+    for v in a.variants:
+        src = a.runs / f"{v}.pt"
+        ck = load_checkpoint(src)
+        if [Path(s["name"]).stem for s in ck["styles"]] != [Path(f).stem for _, f in PAINTINGS.values()]:
+            raise SystemExit(f"{src}: its paintings are not the shipped ones in the shipped order")
+        ck["styles"] = [dict(s, name=f"{n}.jpg") for s, n in zip(ck["styles"], PAINTINGS)]  # shipped names
+        tmp = a.work / f"{v}.renamed.pt"
+        a.work.mkdir(parents=True, exist_ok=True)
+        torch.save(ck, tmp)
+        dst = slim_checkpoint(str(tmp), PRETRAINED / f"{v}.pt", half=True)
+        full, shipped = (
+            Stylizer(str(tmp), "cpu", mix=next(iter(PAINTINGS))),
+            Stylizer(next(iter(PAINTINGS)), "cpu", variant=v),
         )
-    sn = cards.get("starry-night", {}).get("judge", {}).get("chicago_510")
-    if sn:
-        print(
-            f"\nstarry-night on chicago at 510 px: style {sn['style']} (Johnson et al. "
-            f"{JOHNSON_STARRY_CHICAGO['style']}), content {sn['content']} ({JOHNSON_STARRY_CHICAGO['content']})"
+        probe = resize_long_side(load_image(DATA / "content" / "chelsea.png"), 256)
+        half_diff = float(
+            np.abs(np.asarray(shipped(probe), np.float32) - np.asarray(full(probe), np.float32)).mean() / 255
         )
+        t = ck["train"]
+        seconds = float(ck.get("seconds", 0.0))
+        networks[v] = {
+            "arch": ck["arch"],
+            "settings": ck["settings"],
+            "use": USE[v],
+            "bytes": dst.stat().st_size,
+            "half_mean_pixel_diff": round(half_diff, 5),
+            "cpu_ms_512": cpu_ms(shipped),
+            "training": {
+                "steps": ck["step"],
+                "batch_size": t["batch_size"],
+                "image_size": t["image_size"],
+                "style_size": t["style_size"],
+                "style_weight": t["style_weight"],
+                "content_weight": t["content_weight"],
+                "tv_weight": t["tv_weight"],
+                "lr": t["lr"],
+                "paintings": len(PAINTINGS),
+                "data": f"{ck['data']['photos']} photos of train_256 (ImageNet, BSDS500, COCO samples)",
+                "seconds": round(seconds),
+                "images_per_s": round(ck["step"] * t["batch_size"] / seconds, 2) if seconds else None,
+                "command": f"scripts/train_pretrained.sh DATA RUNS {v}",
+            },
+        }
+        print(f"{v}: {networks[v]['cpu_ms_512']} ms per 512x512; float16 vs float32 {half_diff:.5f}", flush=True)
+    for name, (credit, _) in PAINTINGS.items():
+        entry = paintings.setdefault(name, {})
+        entry["painting"] = credit
+        entry["style_image"] = f"styles/{name}.jpg"
+        entry.setdefault("scores", {})
+        for v in a.variants:
+            entry["scores"][v] = score_painting(name, v, a.size, a.work)
+        CARDS.write_text(json.dumps({"networks": networks, "paintings": paintings}, indent=1) + "\n")
+    gallery(list(PAINTINGS), a.gallery_photo, ROOT / "docs" / "gallery.jpg")
+    versus_johnson(a.variants, a.work, ROOT / "docs" / "feedforward_vs_johnson.jpg")
+    print("\n| painting | network | style | photo's style | worst cut | content | chicago cf / ge / lp |")
+    print("|---|---|---|---|---|---|---|")
+    for name, entry in paintings.items():
+        for v, s in entry["scores"].items():
+            c = s["chicago"]
+            print(
+                f"| `{name}` | {v} | {s['style']:.3f} | {s['photo_style']:.3f} | x{s['worst_cut']:.2f} | "
+                f"{s['content']:.3f} | {c['cf']:.3f} / {c['ge']:.3f} / {c['lp']:.3f} |"
+            )
+    print("\n| painting | network | lp (painterly) | lp (Johnson et al.) | lp2 (painterly) | lp2 (Johnson et al.) |")
+    print("|---|---|---|---|---|---|")
+    for name, entry in paintings.items():
+        for v, s in entry["scores"].items():
+            if "chicago_vs_johnson" in s:
+                p, j = s["chicago_vs_johnson"]["painterly"], s["chicago_vs_johnson"]["johnson"]
+                print(f"| `{name}` | {v} | {p['lp']:.3f} | {j['lp']:.3f} | {p['lp2']:.3f} | {j['lp2']:.3f} |")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Train the AdaIN decoder that ships in src/painterly/pretrained/adain/ (issue 8), on a CPU.
+# Train the AdaIN decoder that ships in src/painterly/pretrained/adain/, on a CPU.
 # Usage: scripts/train_adain.sh [DATA_DIR] [OUT] [STEPS]   (defaults: ../shared/data, runs/adain/decoder.pt, 6000)
 # DATA_DIR holds train_256/ (photos) and styles/ (paintings).
 # It checkpoints every 250 steps and resumes where it stopped, so it can be interrupted and run again.

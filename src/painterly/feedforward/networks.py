@@ -337,14 +337,18 @@ class FastNet(StyleNet):
             self.out = nn.Sequential(conv(w, 12, 3), nn.PixelShuffle(2))  # full resolution, 3 channels
             for up in (self.up1, self.up2, self.out):
                 icnr_(up[0])
-        elif upsample == "nearest":  # nearest-neighbour x2 then a 3x3 conv: the same multiply-adds, no
-            # position-dependent filters, so no periodic pattern (Odena et al. 2016)
+        elif upsample == "nearest":
+            # nearest-neighbour x2 then a 3x3 conv at the two inner stages: the same multiply-adds as sub-pixel
+            # convolutions, no position-dependent filters, so no motif repeated every 4 or 8 pixels (Odena et al.
+            # 2016); the last step stays sub-pixel (a full-resolution conv costs a quarter of the frame rate), its
+            # 2-pixel period held down by the total-variation loss
             def upsample2() -> nn.Module:
                 return nn.Upsample(scale_factor=2, mode="nearest")
 
             self.up1 = nn.Sequential(upsample2(), conv(4 * w, 2 * w, 3), _norm(norm, 2 * w, n), nn.ReLU(inplace=True))
             self.up2 = nn.Sequential(upsample2(), conv(2 * w, w, 3), _norm(norm, w, n), nn.ReLU(inplace=True))
-            self.out = nn.Sequential(upsample2(), conv(w, 3, 3))
+            self.out = nn.Sequential(conv(w, 12, 3), nn.PixelShuffle(2))
+            icnr_(self.out[0])
         else:
             raise PainterlyError(f"unknown upsampling '{upsample}' (choices: shuffle, nearest)")
 
@@ -371,7 +375,8 @@ def fast(norm: str = "instance", width: int = 24, blocks: int = 4, styles: int =
 
 @NETWORKS.register("realtime-nn")
 def realtime_nn(norm: str = "instance", width: int = 24, blocks: int = 4, styles: int = 1) -> FastNet:
-    """``realtime`` upsampling by nearest neighbour + 3x3 conv in place of sub-pixel convolutions."""
+    """``realtime`` upsampling by nearest neighbour + 3x3 conv in place of the inner sub-pixel convolutions: the
+    network the shipped paintings use (docs/feedforward_ab_400.jpg)."""
     return FastNet(norm, width, blocks, skips=False, styles=styles, arch="realtime-nn", upsample="nearest")
 
 

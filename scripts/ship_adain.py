@@ -1,4 +1,4 @@
-"""Ship the AdaIN decoder inside the package: slim it to float16, score it (painterly.metrics.distances) on photo-painting
+"""Ship the AdaIN decoder inside the package: slim it to float16, score it (painterly.metrics) on photo-painting
 pairs at 512 px (paintings it never saw, and the ones it trained on, for the generalisation gap), compare the
 adain and wct transforms and float16 against float32, time it, and write the card
 (src/painterly/pretrained/adain/card.json) and the gallery (docs/adain_gallery.jpg).

@@ -178,6 +178,24 @@ class TransferConfig(Options):
         "network arithmetic: bf16 (image, losses and optimiser stay fp32), fp32, or auto "
         "(bf16 where the CPU or GPU supports it)"
     )
+    mask: Optional[str] = opt(
+        None,
+        "an image whose grey levels give each region its painting: white = STYLE, black = the --extra-style (with "
+        "more paintings: grey bands, darkest = last); regions blend softly at their borders (Gatys et al. 2017, "
+        "guided Gram matrices)",
+        metavar="MASK",
+    )
+    keep_photo: bool = opt(False, "with --mask: the darkest region keeps the photo (no style there)")
+    mask_softness: float = opt(
+        0.01, "how far the regions of --mask blend into each other, as a share of the long side", min=0.0, max=0.25
+    )
+    tile: int = opt(
+        0,
+        "paint the scales longer than this many pixels in overlapping tiles of this side, so that memory is bounded "
+        "by the tile (0: only when the picture would not fit whole)",
+        min=0,
+        max=MAX_SIDE,
+    )
     warm_iterations: int = opt(
         40,
         "video: steps for each frame after the first, starting from the previous frame's picture",
@@ -195,6 +213,14 @@ class TransferConfig(Options):
 
     def check(self) -> None:
         check_blend(self.style_blend, self.extra_style)
+        if self.mask and not self.extra_style and not self.keep_photo:
+            raise PainterlyError("--mask needs at least two regions: an --extra-style, or --keep-photo")
+        if self.mask and self.style_blend:
+            raise PainterlyError("--mask gives each painting its region: --style-blend does not apply")
+        if self.keep_photo and not self.mask:
+            raise PainterlyError("--keep-photo needs a --mask (its darkest region keeps the photo)")
+        if 0 < self.tile < 64:
+            raise PainterlyError(f"--tile must be 0 or at least 64, got {self.tile}")
 
 
 def validate(cfg: Any) -> None:

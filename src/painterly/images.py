@@ -200,3 +200,34 @@ def save_image(img: Image.Image, path: str | os.PathLike) -> None:
         atomic_write(p, lambda tmp: img.save(tmp, format=fmt, **kwargs))
     except OSError as e:
         raise PainterlyError(f"cannot write output '{p}': {e.strerror or e}") from None
+
+
+def mask_regions(mask: ImageLike, n: int, size: tuple[int, int], softness: float = 0.0) -> torch.Tensor:
+    """A mask image -> (n, H, W) weights summing to 1 at every pixel, at ``size`` (width, height).  Two regions:
+    white = the first, black = the second (grey blends).  More: the mask's grey levels split into n equal bands,
+    the darkest band the last region.  ``softness`` blurs the borders over that share of the long side (a
+    Gaussian), so neighbouring regions blend without a hard seam."""
+    if n < 2:
+        raise PainterlyError("--mask needs at least two regions (STYLE and --extra-style, or --keep-photo)")
+    grey = load_image(mask, "mask").convert("L").resize(size, Image.Resampling.BILINEAR)
+    g = torch.from_numpy(np.asarray(grey, dtype=np.float32) / 255.0)
+    if n == 2:
+        regions = torch.stack([g, 1 - g])
+    else:
+        band = torch.clamp(((1 - g) * n).long(), max=n - 1)
+        regions = torch.stack([(band == k).float() for k in range(n)])
+    sigma = softness * max(size)
+    if sigma >= 0.5:
+        radius = int(3 * sigma)
+        t = torch.arange(-radius, radius + 1, dtype=torch.float32)
+        k = torch.exp(-0.5 * (t / sigma) ** 2)
+        k = (k / k.sum()).view(1, 1, -1)
+        r = regions[:, None]  # (n, 1, H, W): separable blur, edges replicated
+        r = torch.nn.functional.conv2d(
+            torch.nn.functional.pad(r, (radius, radius, 0, 0), mode="replicate"), k.view(1, 1, 1, -1)
+        )
+        r = torch.nn.functional.conv2d(
+            torch.nn.functional.pad(r, (0, 0, radius, radius), mode="replicate"), k.view(1, 1, -1, 1)
+        )
+        regions = r[:, 0] / r[:, 0].sum(0, keepdim=True).clamp_min(1e-6)
+    return regions

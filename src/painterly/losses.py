@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Optional
 
 import torch
 
@@ -68,6 +68,14 @@ def gram_matrix(f: torch.Tensor) -> torch.Tensor:
 def total(terms: Iterable[torch.Tensor]) -> torch.Tensor:
     """The sum of loss terms, as a tensor (``sum`` of none would be the int 0)."""
     return torch.stack([t.reshape(()) for t in terms]).sum()
+
+
+def masked_gram(f: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """The guided Gram matrix of features ``f`` (B, C, h, w) over the region weights ``m`` (h, w) in [0, 1]
+    (Gatys et al. 2017, "Controlling Perceptual Factors in Neural Style Transfer", sec. 4): ``(F m)(F m)^T``
+    normalised by the region's (squared-weight) area, so it compares with a whole painting's Gram matrix."""
+    share = m.float().pow(2).mean().clamp_min(1e-8)
+    return gram_matrix(f * m.to(f.dtype)) / share
 
 
 def _relative(diff_energy: torch.Tensor, target_energy: torch.Tensor) -> torch.Tensor:
@@ -183,19 +191,42 @@ class PerceptualLoss:
         ]
 
     def __call__(
-        self, x: torch.Tensor, content_targets: dict[str, torch.Tensor], style_targets: list[tuple[float, dict]]
+        self,
+        x: torch.Tensor,
+        content_targets: dict[str, torch.Tensor],
+        style_targets: list[tuple[float, dict]],
+        regions: Optional[torch.Tensor] = None,
+        inner: Optional[torch.Tensor] = None,
     ) -> dict[str, torch.Tensor]:
         """Weighted loss terms ``{"content", "style"[, "tv"]}`` of images ``x`` (features in the network's dtype and
-        layout; every loss in fp32)."""
+        layout; every loss in fp32).  With ``regions`` (K, H, W) at ``x``'s size, style target ``k`` paints region
+        ``k`` alone through guided Gram matrices (Gatys et al. 2017); regions beyond the targets get no style.
+        ``inner`` (H, W) weights every position's share of the Gram matrices (a tile's own part, not its margin)."""
         feats = self.net(x, self.layers)
         terms = {
             "content": self.content_weight
             * total(w * self.content_loss(feats[k].float(), content_targets[k]) for k, w in self.content_layers.items())
         }
-        grams = {k: gram_matrix(feats[k]) for k in self.style_layers}
-        terms["style"] = self.style_weight * total(
-            b * w * style_loss(grams[k], target[k]) for b, target in style_targets for k, w in self.style_layers.items()
-        )
+
+        def at(m: torch.Tensor, f: torch.Tensor) -> torch.Tensor:  # weights at a layer's resolution
+            return torch.nn.functional.interpolate(m[None].float(), size=f.shape[-2:], mode="area")[0]
+
+        style: list[torch.Tensor] = []
+        if regions is None:
+            for k, w in self.style_layers.items():
+                f = feats[k]
+                g = gram_matrix(f) if inner is None else masked_gram(f, at(inner[None], f)[0])
+                style += [b * w * style_loss(g, target[k]) for b, target in style_targets]
+            terms["style"] = self.style_weight * total(style)
+        else:
+            weights = regions if inner is None else regions * inner
+            present = [r for r in range(len(style_targets)) if float(weights[r].mean()) > 1e-4]
+            for k, w in self.style_layers.items():
+                m = at(weights, feats[k])
+                for r in present:  # a region too small at this layer paints nothing
+                    if float(m[r].mean()) > 1e-4:
+                        style.append(w * style_loss(masked_gram(feats[k], m[r]), style_targets[r][1][k]))
+            terms["style"] = self.style_weight * total(style) / max(1, len(present)) if style else x.sum() * 0
         if self.tv_weight:
             terms["tv"] = self.tv_weight * tv_loss(x)
         return terms

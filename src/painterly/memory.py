@@ -19,6 +19,7 @@ import traceback
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import torch
@@ -106,6 +107,57 @@ def check_fits(
         f"a {width}x{height} picture needs about {need / _GB:.1f} GB of memory on {device.type} but "
         f"only {avail / _GB:.1f} GB is free; {hint}"
     )
+
+
+def fits(
+    width: int, height: int, style_pixels: int, dtype: torch.dtype, device: torch.device, optimizer_bytes: int
+) -> bool:
+    """Whether one scale of optimisation of a width x height picture should fit in the free memory."""
+    avail = available_bytes(device)
+    return avail is None or estimate_bytes(width * height, style_pixels, dtype, optimizer_bytes) <= avail
+
+
+#: What a tiled picture holds whole: the picture, its gradient and Adam's two moments, fp32, 3 channels.
+TILED_BYTES_PER_PIXEL = 4 * 3 * 4
+
+
+def tile_that_fits(width: int, height: int, dtype: torch.dtype, device: torch.device) -> int:
+    """The side of the square tiles (a multiple of 64, at least 256) whose optimisation fits beside the whole
+    picture's own state, or 0 if none does."""
+    avail = available_bytes(device)
+    if avail is None:
+        return 0
+    room = avail - BASE_BYTES - TILED_BYTES_PER_PIXEL * width * height
+    bpp = BYTES_PER_PIXEL.get(dtype, BYTES_PER_PIXEL[torch.float32])
+    if room <= 0:
+        return 0
+    side = int(math.sqrt(0.7 * room / bpp)) // 64 * 64  # 0.7: the style targets and what the estimate misses
+    side = min(side, 2048)  # larger tiles gain little and leave no room for error
+    return side if side >= 256 else 0
+
+
+#: Seconds per megapixel and step of the optimisation, measured in bf16 on the development CPU (2 cores: 0.68 s a
+#: step at 512x341, benchmarks/RESULTS.md); tiles add their overlap and their borders' repeated work.
+SECONDS_PER_MEGAPIXEL_STEP = 3.9
+TILE_OVERHEAD = 1.4
+
+
+@dataclass
+class MemoryPlan:
+    """How a transfer fits in memory: ``tile`` (0: every scale whole; else scales with a longer side are painted
+    in tiles of that side) and the ``seconds`` it should take on a CPU like the development machine's."""
+
+    tile: int
+    seconds: float
+
+
+def transfer_seconds(schedule: list[tuple[int, int]], size: tuple[int, int], tile: int) -> float:
+    """About how long a schedule of (long side, steps) takes for a picture of ``size`` (bf16 on the development CPU)."""
+    total = 0.0
+    for side, steps in schedule:
+        w, h = (max(1, round(v * side / max(size))) for v in size)
+        total += steps * w * h / 1e6 * SECONDS_PER_MEGAPIXEL_STEP * (TILE_OVERHEAD if tile and side > tile else 1)
+    return total
 
 
 def is_out_of_memory(exc: BaseException) -> bool:

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Optional, Union
 
-import numpy as np
 import torch
 from PIL import Image
 from torch import nn
@@ -26,7 +25,7 @@ from torch import nn
 from ..checkpoint import ADAIN_FORMAT, for_distribution, load_checkpoint, save_checkpoint
 from ..config import AdainConfig, make_config
 from ..errors import PainterlyError
-from ..images import ImageLike, load_image, resize_long_side, scaled_size, to_pil, to_tensor
+from ..images import ImageLike, load_image, mask_regions, resize_long_side, scaled_size, to_pil, to_tensor
 from ..media.frames import FrameStylizer
 from ..memory import oom_guard
 from ..runtime import channels_last, resolve_device, resolve_precision
@@ -228,7 +227,7 @@ class AdaIN:
             pixels=photo.width * photo.height,
         ):
             codes = [self.style_code(s, s_side) for s in imgs]
-            masks = mask_channels(mask, len(codes), photo.size) if mask is not None else None
+            masks = mask_regions(mask, len(codes), photo.size) if mask is not None else None
             return to_pil(self.tensor(to_tensor(photo), codes, weights, alpha, method, masks))
 
 
@@ -254,21 +253,6 @@ def stylize(
         style_size=cfg.style_size,
         mask=cfg.mask,
     )
-
-
-def mask_channels(mask: ImageLike, n: int, size: tuple[int, int]) -> torch.Tensor:
-    """A mask image -> (n, H, W) weights.  Two styles: white = the first, black = the second (grey blends).  More:
-    the mask's grey levels split into n equal bands, darkest band = the last style."""
-    if n < 2:
-        raise PainterlyError("--mask needs at least two styles (STYLE and --extra-style)")
-    g = torch.from_numpy(
-        np.asarray(load_image(mask, "mask").convert("L").resize(size, Image.Resampling.BILINEAR), dtype=np.float32)
-        / 255.0
-    )
-    if n == 2:
-        return torch.stack([g, 1 - g])
-    band = torch.clamp(((1 - g) * n).long(), max=n - 1)
-    return torch.stack([(band == k).float() for k in range(n)])
 
 
 class AdaINStylizer(FrameStylizer):

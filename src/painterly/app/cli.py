@@ -117,7 +117,7 @@ class ModelsArgs(Options):
 
 
 #: transfer options that make no sense in an experiment's shared base (each run has one painting, no video)
-EXPERIMENT_EXCLUDES = ("extra_style", "style_blend", "warm_iterations", "temporal")
+EXPERIMENT_EXCLUDES = ("extra_style", "style_blend", "mask", "keep_photo", "warm_iterations", "temporal")
 
 
 @dataclass(frozen=True)
@@ -271,8 +271,17 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     out = check_output_path(io.output)
     photo = load_image(io.content, "content image")  # fail fast, before the network is loaded
     paintings = [load_image(p, "style image") for p in [style, *cfg.extra_style]]
+    if cfg.mask:
+        load_image(cfg.mask, "mask")
     engine = StyleTransfer(cfg)
-    engine.check_memory(photo, paintings)
+    plan = engine.check_memory(photo, paintings)
+    if plan.tile and not io.quiet:
+        print(
+            f"painterly: the scales above {plan.tile} px are painted in tiles of {plan.tile}x{plan.tile} px "
+            f"(memory bounded by the tile); about {_duration(plan.seconds)} on a 2-core CPU like the development "
+            "machine's",
+            file=sys.stderr,
+        )
     engine.backbone  # loads the weights and checks layer names before any progress is shown
     bar = Bar("step", io.quiet)
 
@@ -307,6 +316,10 @@ def cmd_transfer(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return EXIT_OK
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} minutes"
 
 
 def _transfer_video(io: TransferArgs, style: str, cfg: TransferConfig) -> int:

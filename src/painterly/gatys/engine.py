@@ -25,9 +25,19 @@ from ..backbones.vgg import VGG, filter_means, normalize_filters, shipped_filter
 from ..color import gray3, luminance, match_colors, match_luminance, recombine
 from ..config import TransferConfig, make_config
 from ..errors import DivergedError, Interrupted, PainterlyError, Saved, too_small_for_network
-from ..images import ImageLike, atomic_write, load_image, resize_long_side, save_image, scaled_size, to_pil, to_tensor
-from ..losses import PerceptualLoss, laplacian, laplacian_loss, parse_layers, total
-from ..memory import check_fits, oom_guard
+from ..images import (
+    ImageLike,
+    atomic_write,
+    load_image,
+    mask_regions,
+    resize_long_side,
+    save_image,
+    scaled_size,
+    to_pil,
+    to_tensor,
+)
+from ..losses import PerceptualLoss, gram_matrix, laplacian, laplacian_loss, parse_layers, style_loss, total, tv_loss
+from ..memory import MemoryPlan, check_fits, fits, oom_guard, tile_that_fits, transfer_seconds
 from ..progress import Progress
 from ..runtime import resolve_device, resolve_precision
 from .lbfgs import LBFGS
@@ -105,6 +115,8 @@ class _Run:
     side: int = 0
     step: int = 0
     h_diag: Optional[tuple[float, int]] = None  # L-BFGS's curvature at the last scale, and its pixel count
+    regions: Optional[torch.Tensor] = None  # (K, H, W) at the photo's size: the --mask's regions, if any
+    tile: int = 0  # scales with a longer side than this are optimised in tiles (0: none)
 
     @property
     def total(self) -> int:
@@ -196,7 +208,10 @@ class StyleTransfer:
             parse_scales(cfg.scales, cfg.size, cfg.iterations),
             inputs,
         )
-        self.check_memory(run.content, run.styles)
+        if cfg.mask:
+            inputs["mask"] = str(cfg.mask)
+            run.regions = mask_regions(cfg.mask, len(styles) + cfg.keep_photo, run.content.size, cfg.mask_softness)
+        run.tile = self.check_memory(run.content, run.styles).tile
         gen = torch.Generator().manual_seed(cfg.seed)
         try:
             for side, n_steps in run.schedule:
@@ -236,7 +251,8 @@ class StyleTransfer:
         gen: torch.Generator,
         callback: Optional[Callable[[Iterate], None]],
     ) -> None:
-        """Optimise the picture at long side ``side`` for ``n_steps`` steps (or until the loss settles)."""
+        """Optimise the picture at long side ``side`` for ``n_steps`` steps (or until the loss settles): the whole
+        picture, or in tiles when it is larger than ``run.tile``."""
         cfg, dev = self.config, self.device
         run.side = side
         photo = to_tensor(resize_long_side(run.content, side)).to(dev)
@@ -247,9 +263,12 @@ class StyleTransfer:
         perceptual = PerceptualLoss(
             net, c_layers, s_layers, cfg.content_weight, cfg.style_weight, cfg.tv_weight, cfg.content_loss
         )
-        c_targets = perceptual.content_targets(c)  # once per scale, no autograd through them
-        s_targets = perceptual.style_targets(styles, run.blend)
-        lap_target = laplacian(c, cfg.laplacian_pool) if cfg.laplacian_weight else None
+        tiled = bool(run.tile) and side > run.tile
+        s_targets = self._style_targets(perceptual, styles, run.blend, run.tile if tiled else 0)
+        regions = None
+        if run.regions is not None:  # the mask at this scale; with --keep-photo the last region keeps the photo
+            regions = torch.nn.functional.interpolate(run.regions[None], size=c.shape[-2:], mode="area")[0].to(dev)
+        keep = regions[-1:] if regions is not None and cfg.keep_photo else None
         if run.picture is None and init is not None:
             x0 = to_tensor(
                 load_image(init, "initial image").resize((c.shape[-1], c.shape[-2]), Image.Resampling.LANCZOS)
@@ -262,30 +281,29 @@ class StyleTransfer:
             ).clamp(0, 1)
         x = x0.to(dev).contiguous().requires_grad_(True)
         run.photo, run.picture = photo, x.detach().clone()
-        spec = OPTIMIZERS.get(cfg.optimizer)
-        opt = spec.build([x], cfg.lr or spec.lr)
-        if isinstance(opt, LBFGS) and run.h_diag is not None:
-            # the coarser scale's curvature: gradients per pixel shrink as 1/pixels, so the inverse Hessian grows
-            # with them; without this the first step at a new scale is ~0 (1 / |g|_1)
-            h, n = run.h_diag
-            opt.warm_h_diag = h * x.numel() / n
-            run.h_diag = None
         terms: dict[str, torch.Tensor] = {}
 
-        def closure() -> torch.Tensor:
-            opt.zero_grad(set_to_none=True)
-            terms.clear()
-            terms.update(perceptual(x, c_targets, s_targets))
-            if lap_target is not None:
-                terms["laplacian"] = cfg.laplacian_weight * laplacian_loss(x, lap_target, cfg.laplacian_pool)
-            loss = total(terms.values())
-            loss.backward()
-            return loss
+        def loss_of(
+            xs: torch.Tensor,
+            cs: torch.Tensor,
+            rs: Optional[torch.Tensor],
+            c_targets: dict,
+            inner: Optional[torch.Tensor] = None,
+        ) -> torch.Tensor:
+            terms.update(perceptual(xs, c_targets, s_targets, rs, inner))
+            if cfg.laplacian_weight:
+                lap = laplacian(cs, cfg.laplacian_pool)
+                terms["laplacian"] = cfg.laplacian_weight * laplacian_loss(xs, lap, cfg.laplacian_pool)
+            return total(terms.values())
 
+        if tiled:
+            step = self._tiled_step(x, c, regions, perceptual, s_targets, terms, run.tile, gen)
+        else:
+            step = self._whole_step(run, x, c, regions, perceptual, loss_of, terms)
         first = len(run.history)
         for _ in range(n_steps):
             run.step += 1
-            loss = opt.step(closure)
+            loss = step()
             values = {k: float(v.detach()) for k, v in terms.items()}
             values["total"] = float(loss.detach())
             if not all(math.isfinite(v) for v in values.values()) or not torch.isfinite(x).all():
@@ -300,6 +318,9 @@ class StyleTransfer:
             with torch.no_grad():
                 x.clamp_(0.0, 1.0)
                 run.picture.copy_(x)
+                if keep is not None:  # the kept region is the photo (softly, at the region's border); the
+                    # optimiser's own picture is left alone (L-BFGS's curvature pairs need its steps unchanged)
+                    run.picture.mul_(1 - keep).add_(keep * c)
             run.history.append(values)
             if callback is not None:
                 callback(
@@ -311,8 +332,193 @@ class StyleTransfer:
                 before = run.history[-1 - STOP_WINDOW]["total"]
                 if (before - values["total"]) < cfg.tolerance * abs(before):
                     break  # converged at this scale
-        if isinstance(opt, LBFGS) and opt.dirs:
-            run.h_diag = (opt.h_diag, x.numel())
+
+    def _whole_step(
+        self,
+        run: _Run,
+        x: torch.Tensor,
+        c: torch.Tensor,
+        regions: Optional[torch.Tensor],
+        perceptual: PerceptualLoss,
+        loss_of: Callable[..., torch.Tensor],
+        terms: dict[str, torch.Tensor],
+    ) -> Callable[[], torch.Tensor]:
+        """One step of the configured optimiser over the whole picture."""
+        cfg = self.config
+        c_targets = perceptual.content_targets(c)  # once per scale, no autograd through them
+        spec = OPTIMIZERS.get(cfg.optimizer)
+        opt = spec.build([x], cfg.lr or spec.lr)
+        if isinstance(opt, LBFGS) and run.h_diag is not None:
+            # the coarser scale's curvature: gradients per pixel shrink as 1/pixels, so the inverse Hessian grows
+            # with them; without this the first step at a new scale is ~0 (1 / |g|_1)
+            h, n = run.h_diag
+            opt.warm_h_diag = h * x.numel() / n
+            run.h_diag = None
+
+        def closure() -> torch.Tensor:
+            opt.zero_grad(set_to_none=True)
+            terms.clear()
+            loss = loss_of(x, c, regions, c_targets)
+            loss.backward()
+            return loss
+
+        def step() -> torch.Tensor:
+            loss = opt.step(closure)
+            if isinstance(opt, LBFGS) and opt.dirs:
+                run.h_diag = (opt.h_diag, x.numel())
+            return loss
+
+        return step
+
+    def _tiled_step(
+        self,
+        x: torch.Tensor,
+        c: torch.Tensor,
+        regions: Optional[torch.Tensor],
+        perceptual: PerceptualLoss,
+        s_targets: list[tuple[float, dict]],
+        terms: dict[str, torch.Tensor],
+        tile: int,
+        gen: torch.Generator,
+    ) -> Callable[[], torch.Tensor]:
+        """One step over the picture in tiles, memory bounded by the tile: the whole picture's loss, computed tile
+        by tile.  A Gram matrix is a sum over positions, so a first pass (no gradients) sums every tile's part into
+        the whole picture's Gram matrices; a second pass backpropagates, tile by tile, the whole picture's style
+        loss through each tile's part (its derivative with respect to the Gram matrix, known after the first
+        pass) with the tile's content loss.  Each tile is computed with a margin of context that does not count,
+        and the grid moves by a random offset every step, so no seam stays in one place (after crowsonkb's
+        style-transfer-pytorch).  The moving grid changes the objective a little from step to step, which
+        L-BFGS's curvature pairs cannot follow: tiled scales use Adam (with --lr if the optimiser is Adam's
+        kind)."""
+        cfg = self.config
+        lr = cfg.lr if cfg.lr and cfg.optimizer != "lbfgs" else OPTIMIZERS.get("adam").lr
+        opt = OPTIMIZERS.get("adam" if cfg.optimizer == "lbfgs" else cfg.optimizer).build([x], lr)
+        h, w = x.shape[-2:]
+        margin = max(8, tile // 8)  # context around each tile's own part, for its features' receptive field
+        layers = perceptual.style_layers
+        net = perceptual.net
+        # one group of Gram matrices per region (with --mask), else one for the whole picture
+        groups = len(s_targets) if regions is not None else 1
+
+        def pieces() -> list[tuple[tuple[int, int, int, int], torch.Tensor, float]]:
+            boxes = tile_grid(h, w, tile - 2 * margin, gen, overlap=False)
+            out = []
+            for y0, y1, x0, x1 in boxes:
+                a0, a1, b0, b1 = max(0, y0 - margin), min(h, y1 + margin), max(0, x0 - margin), min(w, x1 + margin)
+                inner = torch.zeros(a1 - a0, b1 - b0, device=x.device)
+                inner[y0 - a0 : y1 - a0, x0 - b0 : x1 - b0] = 1
+                out.append(((a0, a1, b0, b1), inner, (y1 - y0) * (x1 - x0) / (h * w)))
+            return out
+
+        def weights(f: torch.Tensor, inner: torch.Tensor, box: tuple[int, int, int, int]) -> torch.Tensor:
+            a0, a1, b0, b1 = box
+            m = inner[None] if regions is None else regions[: len(s_targets), a0:a1, b0:b1] * inner
+            return torch.nn.functional.interpolate(m[None].float(), size=f.shape[-2:], mode="area")[0]
+
+        def at(inner: torch.Tensor, f: torch.Tensor) -> torch.Tensor:  # a tile's own part at a layer's resolution
+            return torch.nn.functional.interpolate(inner[None, None], size=f.shape[-2:], mode="area")
+
+        def gram_sum(f: torch.Tensor, m: torch.Tensor) -> torch.Tensor:  # sum over positions of (F m)(F m)^T / C
+            return gram_matrix(f * m.to(f.dtype)) * (f.shape[-2] * f.shape[-1])
+
+        def step() -> torch.Tensor:
+            opt.zero_grad(set_to_none=True)
+            parts = pieces()
+            sums = {k: [torch.zeros(())] * groups for k in layers}
+            areas = {k: [torch.zeros(())] * groups for k in layers}
+            energy = {k: torch.zeros(()) for k in perceptual.content_layers}  # the photo's, for the content loss
+            photo_feats: list[dict[str, torch.Tensor]] = []  # each tile's photo features, for the second pass
+            with torch.no_grad():  # the whole picture's Gram matrices and content energy, tile by tile
+                for box, inner, _ in parts:
+                    a0, a1, b0, b1 = box
+                    feats = net(x[..., a0:a1, b0:b1], list(layers))
+                    for k in layers:
+                        m = weights(feats[k], inner, box)
+                        for g in range(groups):
+                            sums[k][g] = sums[k][g] + gram_sum(feats[k], m[g])
+                            areas[k][g] = areas[k][g] + m[g].float().pow(2).sum()
+                    photo_feats.append(perceptual.content_targets(c[..., a0:a1, b0:b1]))
+                    for k, t in photo_feats[-1].items():
+                        energy[k] = energy[k] + (t * at(inner, t)).pow(2).sum()
+            # the style loss of the whole picture and its derivative with respect to each Gram matrix
+            coef: dict[str, list[Optional[torch.Tensor]]] = {k: [None] * groups for k in layers}
+            style = torch.zeros(())
+            present = [g for g in range(groups) if float(areas[next(iter(layers))][g]) > 1e-4 * h * w / 64]
+            for k, wk in layers.items():
+                for g in present:
+                    gram = (sums[k][g] / areas[k][g].clamp_min(1e-8)).detach().requires_grad_(True)
+                    if regions is None:
+                        loss = total(b * wk * style_loss(gram, t[k]) for b, t in s_targets)
+                    else:
+                        loss = wk * style_loss(gram, s_targets[g][1][k]) / max(1, len(present))
+                    loss = cfg.style_weight * loss
+                    (dg,) = torch.autograd.grad(loss, gram)
+                    coef[k][g] = dg / areas[k][g].clamp_min(1e-8)
+                    style = style + loss.detach()
+            others: dict[str, float] = {}
+            for (box, inner, share), targets in zip(parts, photo_feats):  # backpropagate, tile by tile
+                a0, a1, b0, b1 = box
+                xs, cs = x[..., a0:a1, b0:b1], c[..., a0:a1, b0:b1]
+                feats = net(xs, perceptual.layers)
+                # the tile's own part of the whole picture's content loss (squared error over the photo's energy)
+                if cfg.content_loss == "mse":
+                    content_terms = (
+                        wc
+                        * ((feats[k].float() - targets[k]) * at(inner, targets[k])).pow(2).sum()
+                        / energy[k].clamp_min(1e-8)
+                        for k, wc in perceptual.content_layers.items()
+                    )
+                else:  # another content loss: the tile's own, weighted by its share
+                    content_terms = (
+                        share * wc * perceptual.content_loss(feats[k].float(), targets[k])
+                        for k, wc in perceptual.content_layers.items()
+                    )
+                local = {"content": perceptual.content_weight * total(content_terms)}
+                if perceptual.tv_weight:
+                    local["tv"] = perceptual.tv_weight * tv_loss(xs)
+                if cfg.laplacian_weight:
+                    lap = laplacian(cs, cfg.laplacian_pool)
+                    local["laplacian"] = cfg.laplacian_weight * laplacian_loss(xs, lap, cfg.laplacian_pool)
+                content = local.pop("content")
+                surrogate = content + share * total(local.values()) if local else content
+                for k in layers:
+                    m = weights(feats[k], inner, box)
+                    for g in present:
+                        d = coef[k][g]
+                        assert d is not None
+                        surrogate = surrogate + (d * gram_sum(feats[k], m[g])).sum()
+                surrogate.backward()
+                others["content"] = others.get("content", 0.0) + float(content.detach())
+                for name, v in local.items():
+                    others[name] = others.get(name, 0.0) + float(v.detach()) * share
+            opt.step()
+            terms.clear()
+            terms.update({"content": torch.tensor(others.pop("content")), "style": style})
+            terms.update({k: torch.tensor(v) for k, v in others.items()})
+            return total(terms.values())
+
+        return step
+
+    def _style_targets(
+        self, perceptual: PerceptualLoss, styles: list[torch.Tensor], blend: list[float], tile: int
+    ) -> list[tuple[float, dict]]:
+        """Each painting's Gram matrices; a painting larger than ``tile`` is measured tile by tile (a Gram
+        matrix is a sum over positions), so its memory too is bounded by the tile."""
+        if not tile or all(max(s.shape[-2:]) <= tile for s in styles):
+            return perceptual.style_targets(styles, blend)
+        out = []
+        for b, s in zip(blend, styles):
+            h, w = s.shape[-2:]
+            sums: dict[str, torch.Tensor] = {}
+            count = 0
+            for y0, y1, x0, x1 in tile_grid(h, w, tile, None):
+                part = perceptual.style_targets([s[..., y0:y1, x0:x1]], [1.0])[0][1]
+                n = (y1 - y0) * (x1 - x0)
+                for k, g in part.items():
+                    sums[k] = sums.get(k, 0) + g * n
+                count += n
+            out.append((b, {k: g / count for k, g in sums.items()}))
+        return out
 
     def _result(self, run: _Run, stopped: str) -> TransferResult:
         """The picture so far at --size (upsampled when stopped at a coarser scale), with its record."""
@@ -340,14 +546,25 @@ class StyleTransfer:
             },
         )
 
-    def check_memory(self, content: Image.Image, styles: Sequence[Image.Image]) -> None:
-        """Refuse, with the largest size that fits, a picture whose estimated peak memory exceeds what is free."""
+    def check_memory(self, content: Image.Image, styles: Sequence[Image.Image]) -> MemoryPlan:
+        """How the picture fits: whole, or (when its estimated peak memory exceeds what is free, or ``--tile``
+        asks for it) its larger scales in tiles of a side that fits, with the time that takes; refuses, naming a
+        size that fits, only when even tiles cannot (the picture itself and its optimiser state must fit)."""
         cfg = self.config
         w, h = scaled_size(content.size, cfg.size)
         style_px = max(math.prod(scaled_size(s.size, max(1, round(cfg.size * cfg.style_scale)))) for s in styles)
         n = 3 * w * h
         opt_bytes = (2 * lbfgs_history(n) + 4) * 4 * n if cfg.optimizer == "lbfgs" else 3 * 4 * n
+        schedule = parse_scales(cfg.scales, cfg.size, cfg.iterations)
+        tile = cfg.tile
+        if not tile and not fits(w, h, style_px, self.dtype, self.device, opt_bytes):
+            tile = tile_that_fits(w, h, self.dtype, self.device)
+            if not tile:  # not even tiles: the whole picture's own state does not fit
+                check_fits(w, h, style_px, self.dtype, self.device, opt_bytes, cfg.size)
+        if tile and cfg.size > tile:
+            return MemoryPlan(tile, transfer_seconds(schedule, content.size, tile))
         check_fits(w, h, style_px, self.dtype, self.device, opt_bytes, cfg.size)
+        return MemoryPlan(0, transfer_seconds(schedule, content.size, 0))
 
     def _prepare_colors(
         self, photo: torch.Tensor, styles: list[torch.Tensor]
@@ -408,3 +625,32 @@ def transfer(
 ) -> Image.Image:
     """Render ``content`` in the style of ``style`` and return the picture (options: see TransferConfig)."""
     return StyleTransfer(**options).run(content, style, callback).image
+
+
+def tile_grid(
+    h: int, w: int, tile: int, gen: Optional[torch.Generator], overlap: bool = True
+) -> list[tuple[int, int, int, int]]:
+    """Boxes (y0, y1, x0, x1) of tiles of side ``tile`` covering an h x w picture, overlapping by an eighth (or, with
+    ``overlap=False``, side by side); with ``gen`` the grid starts at a random offset (tiles at the borders are then
+    cut short, none below a quarter tile)."""
+    stride = max(1, tile - max(8, tile // 8)) if overlap else tile
+
+    def starts(n: int) -> list[tuple[int, int]]:
+        if n <= tile:
+            return [(0, n)]
+        off = int(torch.randint(0, stride, (1,), generator=gen)) if gen is not None else 0
+        spans, at = [], -off
+        while at < n:
+            a, b = max(0, at), min(n, at + tile)
+            if b - a < tile // 4:  # a sliver at either border: make it a quarter tile
+                if a == 0:
+                    b = min(n, tile // 4)
+                else:
+                    a = max(0, b - tile // 4)
+            spans.append((a, b))
+            if b >= n:
+                break
+            at += stride
+        return list(dict.fromkeys(spans))
+
+    return [(y0, y1, x0, x1) for y0, y1 in starts(h) for x0, x1 in starts(w)]

@@ -201,6 +201,18 @@ def test_painter_limits_and_methods(tmp_path, photo):
         cancel.set()
     assert "stopped at step" in seen[-1] and len(seen) <= 3
     assert "of 500" in seen[0]  # a request cannot ask for more steps than --max-iterations
+    # a drawn mask (the editor's layers, flattened): the top half takes the painting, the bottom keeps the photo
+    drawn = np.zeros((64, 96, 4), np.uint8)
+    drawn[:32] = 255
+    out, status, _ = list(
+        p.paint(img, name, painting, METHODS[2], 48, 1.0, False, 20, mask={"composite": drawn}, keep_photo=True)
+    )[-1]
+    small = np.asarray(img.resize(out.size), np.float64)
+    got = np.asarray(out, np.float64)
+    h = out.size[1]
+    assert np.abs(got[h * 3 // 4 :] - small[h * 3 // 4 :]).mean() < 4 < np.abs(got[: h // 4] - small[: h // 4]).mean()
+    with pytest.raises(PainterlyError, match="second painting"):
+        list(p.paint(img, name, painting, METHODS[2], 48, 1.0, False, 10, mask={"composite": drawn}))
     files = p.save(out, {"method": METHODS[2]})
     assert Path(files[0]).suffix == ".png" and Path(files[0]).parent == p.workdir
 

@@ -143,9 +143,13 @@ class Painter:
         stroke_scale: float = ApplyConfig.stroke_scale,
         blend_with: Optional[str] = None,
         blend: float = 0.5,
+        mask: Any = None,
+        keep_photo: bool = False,
     ) -> Iterator[tuple[Image.Image, str, float]]:
         """Yield (picture so far, status, fraction done) until done; the last one is the result.  With a shipped
-        model: ``stroke_scale``, and ``blend_with`` another shipped painting, ``blend`` of it."""
+        model: ``stroke_scale``, and ``blend_with`` another shipped painting, ``blend`` of it.  With the
+        optimisation: ``mask`` (an upload or a drawing: white takes the painting, black ``blend_with`` or, with
+        ``keep_photo``, the photo)."""
         size = max(16, min(int(size), self.cfg.max_size))
         strength = float(min(max(strength, 0.0), 1.0))
         photo = resize_long_side(photo, size)
@@ -172,7 +176,13 @@ class Painter:
             y = self.adain()(photo, painting, size=None, alpha=strength, preserve_color=preserve_color)
             yield y, f"done in {time.perf_counter() - t:.1f} s", 1.0
         elif method == METHODS[2]:
-            yield from self._optimise(photo, painting, size, strength, preserve_color, iterations, cancel, t)
+            regions = None
+            if mask is not None:
+                second = dict(paintings()).get(blend_with or "")
+                if not keep_photo and second is None:
+                    raise PainterlyError("a mask needs a second painting ('Blend with') or 'Black keeps the photo'")
+                regions = (self._mask(mask, photo.size), None if keep_photo else str(second), keep_photo)
+            yield from self._optimise(photo, painting, size, strength, preserve_color, iterations, cancel, t, regions)
         else:
             raise PainterlyError(f"unknown method '{method}'")
 
@@ -186,18 +196,25 @@ class Painter:
         iterations: int,
         cancel: Optional[threading.Event],
         t: float,
+        regions: Optional[tuple[str, Optional[str], bool]] = None,
     ) -> Iterator[tuple[Image.Image, str, float]]:
-        """The Gatys loop in a thread; its pictures come back through a queue every few steps."""
+        """The Gatys loop in a thread; its pictures come back through a queue every few steps.  ``regions``: (mask
+        file, the black region's painting or None, keep the photo there)."""
         from ..gatys.engine import StyleTransfer
 
         iterations = max(1, min(int(iterations), self.cfg.max_iterations))
         # strength 1 is the command line's style weight
+        spatial: dict[str, Any] = {}
+        if regions is not None:
+            mask_file, second, keep = regions
+            spatial = {"mask": mask_file, "keep_photo": keep, "extra_style": (second,) if second else ()}
         engine = StyleTransfer(
             size=size,
             iterations=iterations,
             style_weight=TransferConfig.style_weight * strength,
             preserve_color=preserve_color,
             device=self.cfg.device,
+            **spatial,
         )
         engine.check_memory(photo, [painting])
         updates: queue.Queue[tuple[str, Any]] = queue.Queue()
@@ -236,6 +253,18 @@ class Painter:
             else:
                 raise item
 
+    def _mask(self, mask: Any, size: tuple[int, int]) -> str:
+        """An uploaded or drawn mask (Gradio's editor gives its layers flattened as ``composite``) as a grey PNG of
+        the photo's size in this app's folder."""
+        if isinstance(mask, dict):
+            mask = mask.get("composite")
+        if mask is None:
+            raise PainterlyError("the mask is empty")
+        img = self.image(mask, "mask")
+        path = self.workdir / f"mask-{time.perf_counter_ns()}.png"
+        img.convert("L").resize(size, Image.Resampling.BILINEAR).save(path)
+        return str(path)
+
     def save(self, image: Image.Image, settings: dict[str, Any]) -> list[str]:
         """The result as PNG with its settings as JSON, in this app's temporary folder."""
         stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{int(time.perf_counter() * 1000) % 1000:03d}"
@@ -266,6 +295,8 @@ def build_app(cfg: Optional[ServeConfig] = None) -> Any:
         stroke_scale: float,
         blend_with: Optional[str],
         blend: float,
+        mask: Any,
+        keep_photo: bool,
         request: gr.Request,
         progress: gr.Progress = gr.Progress(),
     ) -> Iterator[tuple[Any, ...]]:
@@ -290,6 +321,8 @@ def build_app(cfg: Optional[ServeConfig] = None) -> Any:
                 stroke_scale,
                 blend_with,
                 blend,
+                _drawn(mask) if method == METHODS[2] else None,
+                keep_photo,
             ):
                 progress(done, desc=status)  # Gradio's progress bar over the result
                 yield last, None, None, status
@@ -303,6 +336,8 @@ def build_app(cfg: Optional[ServeConfig] = None) -> Any:
             }
             if method == METHODS[0]:
                 settings.update(stroke_scale=stroke_scale, blend_with=blend_with, blend=blend if blend_with else None)
+            if method == METHODS[2] and _drawn(mask) is not None:
+                settings.update(mask=True, black_region="the photo" if keep_photo else blend_with)
             assert last is not None  # paint() yields at least the result
             photo_small = resize_long_side(img, max(last.size)).resize(last.size)
             yield last, (photo_small, last), painter.save(last, settings), status
@@ -388,6 +423,14 @@ def build_app(cfg: Optional[ServeConfig] = None) -> Any:
                             [NO_BLEND, *shipped_models()], value=NO_BLEND, label="Blend with (shipped model)"
                         )
                         blend = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="Blend amount")
+                    with gr.Accordion("Mask (optimisation): paint regions differently", open=False):
+                        mask = gr.ImageEditor(
+                            type="numpy",
+                            label="Upload or draw: white takes the painting, black the 'Blend with' painting",
+                            sources=["upload", "clipboard"],
+                            brush=gr.Brush(colors=["#ffffff", "#000000"], color_mode="fixed"),
+                        )
+                        keep_photo = gr.Checkbox(False, label="Black keeps the photo")
                     with gr.Row():
                         go = gr.Button("Paint", variant="primary")
                         cancel = gr.Button("Cancel", variant="stop")
@@ -403,7 +446,21 @@ def build_app(cfg: Optional[ServeConfig] = None) -> Any:
             gallery.select(select, None, [picked, picked_label], api_visibility="private")
             event = go.click(
                 run,
-                [photo, picked, upload, method, size, strength, preserve, iterations, stroke, blend_with, blend],
+                [
+                    photo,
+                    picked,
+                    upload,
+                    method,
+                    size,
+                    strength,
+                    preserve,
+                    iterations,
+                    stroke,
+                    blend_with,
+                    blend,
+                    mask,
+                    keep_photo,
+                ],
                 [result, slider, files, status],
                 api_visibility="private",
             )
@@ -424,6 +481,16 @@ def build_app(cfg: Optional[ServeConfig] = None) -> Any:
     app.queue(max_size=cfg.queue_size, default_concurrency_limit=cfg.concurrency)
     app.painter = painter
     return app
+
+
+def _drawn(mask: Any) -> Any:
+    """The editor's picture, or None when nothing was uploaded or drawn."""
+    if isinstance(mask, dict):
+        layers = [m for m in [mask.get("background"), *(mask.get("layers") or [])] if m is not None]
+        if not any(np.asarray(m).any() for m in layers):
+            return None
+        return mask
+    return mask
 
 
 def check_address(host: str, port: int) -> None:

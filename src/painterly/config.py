@@ -403,6 +403,12 @@ class AdainTrainConfig(Options):
         0.5, "decoder channels relative to the paper's (1: 256/128/64; 0.5 is about 4x cheaper)", gt=0.0, max=4.0
     )
     steps: int = opt(20000, "training steps (batches)", min=1)
+    warmup_steps: int = opt(
+        0,
+        "the first steps teach the decoder to invert the encoder (photos and paintings back from their own relu4_1 "
+        "features: a pixel and a shallow-feature loss, no style), a sound start for the AdaIN losses",
+        min=0,
+    )
     batch_size: int = opt(8, "photo-painting pairs per step", min=1)
     image_size: int = opt(256, "training crops are IMAGE_SIZE x IMAGE_SIZE", min=32, max=MAX_SIDE)
     lr: float = opt(1e-4, "Adam learning rate", gt=0.0)

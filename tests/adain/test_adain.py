@@ -122,6 +122,36 @@ def test_train_adain_saves_resumes_and_records(data, tmp_path):
     assert y.size == (40, 34)
 
 
+def test_the_warm_up_learns_to_invert_the_encoder_then_the_adain_losses_follow(data, tmp_path):
+    """--warmup-steps: the first steps reconstruct photos and paintings (pixel and shallow-feature loss); the pixel
+    error falls; then the AdaIN content and style losses take over."""
+    photos, paintings = data
+    cfg = AdainTrainConfig(
+        content_data=str(photos),
+        style_data=str(paintings),
+        output=str(tmp_path / "w.pt"),
+        width=0.125,
+        steps=32,
+        warmup_steps=30,
+        batch_size=2,
+        image_size=32,
+        workers=0,
+        preview_every=0,
+        checkpoint_every=0,
+        lr=3e-3,
+    )
+    seen = []
+    train_adain(cfg, seen.append)
+    assert set(seen[0].terms) == {"pixels", "features", "total"} and set(seen[-1].terms) == {
+        "content",
+        "style",
+        "total",
+    }
+    first = np.mean([s.terms["pixels"] for s in seen[:3]])
+    last = np.mean([s.terms["pixels"] for s in seen[27:30]])
+    assert last < 0.7 * first, (first, last)
+
+
 def test_train_adain_interrupt_keeps_the_last_step(data, tmp_path):
     photos, paintings = data
     out = tmp_path / "dec.pt"

@@ -52,7 +52,7 @@ class StyleCrops(torch.utils.data.IterableDataset):
     def _jitter(self, img: Image.Image, rng: np.random.Generator) -> Image.Image:
         from PIL import ImageEnhance
 
-        if rng.random() < 0.5:  # hue rotation: new palettes
+        if len(self.painting_paths) < HUE_ROTATION_BELOW and rng.random() < 0.5:  # new palettes from few paintings
             hsv = np.asarray(img.convert("HSV")).copy()
             hsv[..., 0] = (hsv[..., 0].astype(np.int16) + int(rng.integers(0, 256))) % 256
             img = Image.fromarray(hsv, "HSV").convert("RGB")
@@ -91,6 +91,13 @@ class StyleCrops(torch.utils.data.IterableDataset):
                 yield to_tensor(self._sample(rng))[0]
             except (OSError, ValueError):  # an unreadable photo: draw again
                 continue
+
+
+#: with this many paintings or more their own palettes suffice: no hue rotation (it paints colour casts that no
+#: painting has)
+HUE_ROTATION_BELOW = 50
+#: the shallow layers of the warm-up's feature loss
+WARMUP_LAYERS = ("relu1_1", "relu2_1")
 
 
 def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainProgress], None]] = None) -> Path:
@@ -178,6 +185,18 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainProgres
         )
         return {"content": cfg.content_weight * lc, "style": cfg.style_weight * ls}
 
+    def reconstruction(images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The warm-up: the decoder inverts the encoder on photos and paintings (pixels and shallow features)."""
+        with torch.no_grad():
+            f = encoder(images, [ENCODER_LAYER])[ENCODER_LAYER]
+            shallow = encoder(images, list(WARMUP_LAYERS))
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+            g = decoder(f.to(memory_format=torch.channels_last))
+        g = g.float()
+        fg = encoder(g, list(WARMUP_LAYERS))
+        features = total(nn.functional.mse_loss(fg[k].float(), shallow[k].float()) for k in WARMUP_LAYERS)
+        return {"pixels": 255.0 * nn.functional.mse_loss(g, images), "features": features}
+
     @torch.no_grad()
     def write_preview() -> None:
         decoder.eval()
@@ -195,7 +214,11 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainProgres
         for group in opt.param_groups:  # the paper's decay: lr / (1 + decay * t)
             group["lr"] = cfg.lr / (1.0 + cfg.lr_decay * at)
         c = next(c_batches).to(device)
-        return loss(c, next(s_batches).to(device)[: c.shape[0]]), c.shape[0]
+        s = next(s_batches).to(device)[: c.shape[0]]
+        if at < cfg.warmup_steps:
+            half = max(1, c.shape[0] // 2)
+            return reconstruction(torch.cat([c[:half], s[: c.shape[0] - half]])), c.shape[0]
+        return loss(c, s), c.shape[0]
 
     step = train_steps(
         cfg, step, step or None, device, opt, compute, lambda x: loss(x, x), checkpoint, write_preview, callback

@@ -65,9 +65,12 @@ def load_checkpoint(
 def for_distribution(ckpt: dict[str, Any], half: bool = True) -> dict[str, Any]:
     """A checkpoint without the optimiser state (only ``--resume`` needs it) and, with ``half``, its weights in
     float16 (loading casts them back to the network's dtype).  About a third of the size."""
-    ck = {k: v for k, v in ckpt.items() if k not in ("optimizer", "format", "painterly_version")}
+    # no optimiser state, and not a distilled encoder's training-only maps to its teacher
+    ck = {k: v for k, v in ckpt.items() if k not in ("optimizer", "format", "painterly_version", "embed_state")}
     if half:
-        ck["state_dict"] = {k: v.half() if v.is_floating_point() else v for k, v in ck["state_dict"].items()}
+        for part in ("state_dict", "encoder_state"):  # the weights (and a distilled encoder's)
+            if part in ck:
+                ck[part] = {k: v.half() if v.is_floating_point() else v for k, v in ck[part].items()}
         if "history" in ck:  # the training loss curve: a plot's worth of precision
             ck["history"] = {k: v.half() for k, v in ck["history"].items()}
     return ck

@@ -378,6 +378,12 @@ class AdainConfig(Options):
     preserve_color: bool = opt(
         False, "keep the photo's colours (the painting recoloured to the photo's palette first; sec. 7.3)"
     )
+    encoder: str = opt(
+        "vgg19",
+        "the shipped encoder-decoder: vgg19, or vgg19-quarter (distilled from it, Wang et al. 2020: several times "
+        "faster); a --decoder brings its own",
+        choices=["vgg19", "vgg19-quarter"],
+    )
     decoder: Optional[str] = opt(
         None, "decoder checkpoint from 'painterly train-adain' (default: the shipped one)", metavar="DECODER.pt"
     )
@@ -403,6 +409,18 @@ class AdainTrainConfig(Options):
         0.5, "decoder channels relative to the paper's (1: 256/128/64; 0.5 is about 4x cheaper)", gt=0.0, max=4.0
     )
     steps: int = opt(20000, "training steps (batches)", min=1)
+    encoder: str = opt(
+        "vgg19",
+        "the encoder: vgg19, or vgg19-quarter, a student with a quarter of its channels distilled from it in the "
+        "first --distill-steps (Wang et al. 2020; about 1/16 of the multiply-adds)",
+        choices=["vgg19", "vgg19-quarter"],
+    )
+    distill_steps: int = opt(
+        0,
+        "with a distilled --encoder: the first steps train it to reproduce VGG19's features (through linear maps) on "
+        "photos and paintings; then the decoder trains",
+        min=0,
+    )
     warmup_steps: int = opt(
         0,
         "the first steps teach the decoder to invert the encoder (photos and paintings back from their own relu4_1 "
@@ -598,4 +616,5 @@ class BenchAdainConfig(BenchConfig):
     """``painterly bench adain``: milliseconds per photo of AdaIN."""
 
     runs: int = opt(5, "timed runs", min=1, max=10_000)
-    decoder: Optional[str] = opt(None, "decoder checkpoint (default: the shipped one)")
+    decoder: Optional[str] = opt(None, "decoder checkpoint (default: the shipped one for --encoder)")
+    encoder: str = opt("vgg19", "the shipped encoder-decoder to time", choices=["vgg19", "vgg19-quarter"])

@@ -19,8 +19,10 @@ from .errors import PainterlyError, suggest
 
 PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 CARDS = PRETRAINED / "cards.json"
-#: the AdaIN decoder shipped in the package (trained by scripts/train_adain.sh)
-ADAIN_DECODER = PRETRAINED / "adain" / "decoder.pt"
+#: the AdaIN decoders shipped in the package, by encoder (trained by scripts/train_adain.sh): for VGG19, and for
+#: the encoder distilled from it (with its student encoder inside)
+ADAIN_DECODERS = {"vgg19": PRETRAINED / "adain" / "decoder.pt", "vgg19-quarter": PRETRAINED / "adain" / "distilled.pt"}
+ADAIN_DECODER = ADAIN_DECODERS["vgg19"]
 #: the example pictures of the source tree (not installed with the package)
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

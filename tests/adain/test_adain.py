@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -152,6 +153,73 @@ def test_the_warm_up_learns_to_invert_the_encoder_then_the_adain_losses_follow(d
     assert last < 0.7 * first, (first, last)
 
 
+def test_a_distilled_encoder_learns_the_teacher_then_its_decoder_paints(data, tmp_path):
+    """--encoder vgg19-quarter: the student (a quarter of VGG19's channels, ~1/16 of its multiply-adds) first
+    learns to reproduce VGG19's features through linear maps (the distillation loss falls), then the decoder
+    trains on its features; the checkpoint carries the student, AdaIN loads it, and the slim copy drops the maps."""
+    from painterly.adain.ops import student_encoder
+    from painterly.feedforward.networks import multiply_adds
+
+    photos, paintings = data
+    out = tmp_path / "distilled.pt"
+    cfg = AdainTrainConfig(
+        content_data=str(photos),
+        style_data=str(paintings),
+        output=str(out),
+        width=0.125,
+        encoder="vgg19-quarter",
+        steps=34,
+        distill_steps=30,
+        warmup_steps=2,
+        batch_size=2,
+        image_size=32,
+        workers=0,
+        preview_every=0,
+        checkpoint_every=0,
+        lr=3e-3,
+    )
+    seen = []
+    train_adain(cfg, seen.append)
+    assert set(seen[0].terms) == {"distill", "total"} and set(seen[-1].terms) == {"content", "style", "total"}
+    first = np.mean([s.terms["distill"] for s in seen[:3]])
+    last = np.mean([s.terms["distill"] for s in seen[27:30]])
+    assert last < 0.8 * first, (first, last)
+    ck = load_decoder_checkpoint(out)
+    assert ck["encoder"] == "vgg19-quarter" and "encoder_state" in ck and "embed_state" in ck
+    assert ck["settings"]["features"] == 128
+    y = AdaIN(str(out), "cpu")(photos / "p0.png", paintings / "s0.png", size=40)
+    assert y.size == (40, 34)
+    slim = load_decoder_checkpoint(slim_decoder(out, tmp_path / "slim.pt"))
+    assert "embed_state" not in slim and next(iter(slim["encoder_state"].values())).dtype == torch.float16
+    teacher_macs = multiply_adds(create_encoder_for_count(), 256, 256)
+    student_macs = multiply_adds(_counted(student_encoder(0.25)), 256, 256)
+    assert student_macs < teacher_macs / 12
+    with pytest.raises(PainterlyError, match="vgg19-quarter"):
+        train_adain(cfg.replace(encoder="vgg19", steps=40, resume=True))
+    with pytest.raises(PainterlyError, match="distilled"):
+        train_adain(cfg.replace(encoder="vgg19", output=str(tmp_path / "x.pt")))
+
+
+def create_encoder_for_count():
+    from painterly.adain.ops import create_encoder
+
+    return _counted(create_encoder())
+
+
+def _counted(net):
+    """A backbone as a function of the image alone (what multiply_adds calls)."""
+
+    class Wrapped(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = net
+
+        def forward(self, x):
+            return self.net(x, ["relu4_1"])["relu4_1"]
+
+    return Wrapped().float()
+
+
 def test_train_adain_interrupt_keeps_the_last_step(data, tmp_path):
     photos, paintings = data
     out = tmp_path / "dec.pt"
@@ -291,6 +359,7 @@ def test_cli(content_path, tmp_path):
 
 
 def test_apply_adain_to_image_and_video(content_path, tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "media"))
     from test_video import make_clip
 
     from painterly.media.video import probe

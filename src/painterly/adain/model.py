@@ -14,7 +14,7 @@ variances, through the same decoder.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -31,7 +31,7 @@ from ..media.frames import FrameStylizer
 from ..memory import oom_guard
 from ..runtime import channels_last, resolve_device, resolve_precision
 from ..shipped import ADAIN_DECODERS
-from .ops import ENCODER_LAYER, ENCODERS, METHODS, StyleCode, adain, create_encoder, student_encoder, wct
+from .ops import ENCODER_LAYER, ENCODERS, METHODS, StyleCode, create_encoder, feature_transform, student_encoder
 
 
 def _conv(cin: int, cout: int, relu: bool = True) -> list[nn.Module]:
@@ -87,6 +87,16 @@ def decoder_from_checkpoint(ck: dict[str, Any], path: Union[str, Path] = "") -> 
     except (RuntimeError, KeyError) as e:
         raise PainterlyError(f"AdaIN decoder '{path}' does not fit: {str(e).splitlines()[0][:160]}") from None
     return dec.eval().requires_grad_(False)
+
+
+#: pixels of context around each tile of a large picture (a multiple of 8: the encoder's stride); the encoder's
+#: and the decoder's receptive fields reach about this far
+TILE_MARGIN = 64
+
+
+def _spans(n: int, step: int, margin: int) -> list[tuple[int, int, int, int]]:
+    """Along a side of ``n``: (start, end) of each tile's own part, and (start, end) with its margin."""
+    return [(a, min(n, a + step), max(0, a - margin), min(n, a + step + margin)) for a in range(0, n, step)]
 
 
 def encoder_name(ck: dict[str, Any]) -> str:
@@ -150,12 +160,16 @@ class AdaIN:
         return self.encoder(x.to(self.device), [ENCODER_LAYER])[ENCODER_LAYER]
 
     @torch.inference_mode()
-    def style_code(self, style: ImageLike, size: Optional[int] = None) -> StyleCode:
-        """A painting's statistics, the painting scaled to long side ``size`` first (if given)."""
+    def style_code(self, style: ImageLike, size: Optional[int] = None, tile: int = 0) -> StyleCode:
+        """A painting's statistics, the painting scaled to long side ``size`` first (if given); a painting longer
+        than ``tile`` (if set) is encoded tile by tile."""
         img = load_image(style, "style image")
         if size:
             img = resize_long_side(img, size)
-        return StyleCode.of(self.encode(to_tensor(img)))
+        x = to_tensor(img)
+        if not tile or max(img.size) <= tile:
+            return StyleCode.of(self.encode(x))
+        return StyleCode.of_chunks(self.encode_tiled(x.to(self.device), max(64, tile // 8 * 8)))
 
     @torch.inference_mode()
     def decode(self, f: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -176,22 +190,53 @@ class AdaIN:
     ) -> torch.Tensor:
         """The photo's features ``f`` given the painting(s)' statistics.  Without ``masks`` the styles blend by
         ``weights``; with ``masks`` (K, H, W) in [0, 1], one per style, each style paints its region."""
+        return self._transformer(StyleCode.of(f), styles, weights, alpha, method)(f, masks)
+
+    def _transformer(
+        self,
+        content: StyleCode,
+        styles: Sequence[StyleCode],
+        weights: Optional[Sequence[float]],
+        alpha: float,
+        method: str,
+    ) -> Callable[[torch.Tensor, Optional[torch.Tensor]], torch.Tensor]:
+        """The transform fixed by the whole photo's statistics, for the whole feature map or any part of it (with
+        the masks of that part)."""
         if method not in METHODS:
             raise PainterlyError(f"unknown method '{method}' (choices: {', '.join(METHODS)})")
-        f = f.float()
+        blended = [StyleCode.blend(styles, weights or [1.0] * len(styles)) if len(styles) > 1 else styles[0]]
+        each = [feature_transform(content, code, method) for code in styles]
+        whole = feature_transform(content, blended[0], method)
 
-        def one(code: StyleCode) -> torch.Tensor:
-            return adain(f, code.mean, code.std) if method == "adain" else wct(f, code)
+        def apply(f: torch.Tensor, masks: Optional[torch.Tensor]) -> torch.Tensor:
+            if masks is None:
+                t = whole(f)
+            else:
+                m = nn.functional.interpolate(
+                    masks[None].float().to(f.device), size=f.shape[-2:], mode="bilinear", align_corners=False
+                )[0]
+                m = m / m.sum(0, keepdim=True).clamp_min(1e-6)
+                t = torch.stack([m[k] * one(f) for k, one in enumerate(each)]).sum(0)
+            return alpha * t + (1 - alpha) * f.float()  # content-style trade-off (sec. 7.1)
 
-        if masks is None:
-            t = one(StyleCode.blend(styles, weights or [1.0] * len(styles)) if len(styles) > 1 else styles[0])
-        else:
-            m = nn.functional.interpolate(
-                masks[None].float().to(f.device), size=f.shape[-2:], mode="bilinear", align_corners=False
-            )[0]
-            m = m / m.sum(0, keepdim=True).clamp_min(1e-6)
-            t = torch.stack([m[k] * one(code) for k, code in enumerate(styles)]).sum(0)
-        return alpha * t + (1 - alpha) * f  # content-style trade-off (sec. 7.1)
+        return apply
+
+    @torch.inference_mode()
+    def encode_tiled(self, x: torch.Tensor, tile: int) -> torch.Tensor:
+        """relu4_1 features of a large picture (1, 3, H, W), tile by tile: each tile encoded
+        with a margin of context (the encoder's receptive field) and only its own part kept, so the map equals
+        the whole picture's but memory is bounded by the tile."""
+        h, w = x.shape[-2:]
+        out: Optional[torch.Tensor] = None
+        for y0, y1, a0, a1 in _spans(h, tile, TILE_MARGIN):
+            for x0, x1, b0, b1 in _spans(w, tile, TILE_MARGIN):
+                f = self.encode(x[..., a0:a1, b0:b1])
+                if out is None:
+                    out = torch.empty(1, f.shape[1], h // 8, w // 8, dtype=f.dtype, device=f.device)
+                oy, ox, ny, nx = (y0 - a0) // 8, (x0 - b0) // 8, (y1 - y0) // 8, (x1 - x0) // 8
+                out[..., y0 // 8 : y1 // 8, x0 // 8 : x1 // 8] = f[..., oy : oy + ny, ox : ox + nx]
+        assert out is not None
+        return out
 
     @torch.inference_mode()
     def tensor(
@@ -202,10 +247,12 @@ class AdaIN:
         alpha: float = 1.0,
         method: str = "adain",
         masks: Optional[torch.Tensor] = None,
+        tile: int = 0,
     ) -> torch.Tensor:
         """(B, 3, H, W) in [0, 1] -> stylised, same size.  The photo is mirror-padded by ``margin`` pixels (and up
         to a multiple of 8, the encoder's stride) and the padding cut off the picture, so the decoder paints no
-        frame along the borders and no side is resampled."""
+        frame along the borders and no side is resampled.  A picture longer than ``tile`` (if set) is encoded and
+        decoded tile by tile with one set of statistics for the whole (no seams; memory bounded by the tile)."""
         h, w = x.shape[-2:]
         m = self.margin
         pad = (m, m + (-(w + 2 * m)) % 8, m, m + (-(h + 2 * m)) % 8)
@@ -213,9 +260,23 @@ class AdaIN:
         xp = nn.functional.pad(x.float().to(self.device), pad, mode=mode)
         if masks is not None:
             masks = nn.functional.pad(masks[None].float().to(self.device), pad, mode=mode)[0]
-        y = self.decode(
-            self.transform(self.encode(xp), styles, weights, alpha, method, masks), (xp.shape[-2], xp.shape[-1])
-        )
+        size = (xp.shape[-2], xp.shape[-1])
+        if not tile or max(size) <= tile or xp.shape[0] != 1:
+            y = self.decode(self.transform(self.encode(xp), styles, weights, alpha, method, masks), size)
+            return y[..., m : m + h, m : m + w]
+        tile = max(64, tile // 8 * 8)
+        f = self.encode_tiled(xp, tile)
+        apply = self._transformer(StyleCode.of_chunks(f), styles, weights, alpha, method)
+        y = torch.empty(1, 3, *size, device=xp.device)
+        fm = TILE_MARGIN // 8  # the decoder's margin, in feature positions
+        for y0, y1, a0, a1 in _spans(size[0] // 8, tile // 8, fm):
+            for x0, x1, b0, b1 in _spans(size[1] // 8, tile // 8, fm):
+                part = masks[:, a0 * 8 : a1 * 8, b0 * 8 : b1 * 8] if masks is not None else None
+                t = apply(f[..., a0:a1, b0:b1], part)
+                out = self.decode(t, ((a1 - a0) * 8, (b1 - b0) * 8))
+                y[..., y0 * 8 : y1 * 8, x0 * 8 : x1 * 8] = out[
+                    ..., (y0 - a0) * 8 : (y1 - a0) * 8, (x0 - b0) * 8 : (x1 - b0) * 8
+                ]
         return y[..., m : m + h, m : m + w]
 
     def __call__(
@@ -229,10 +290,12 @@ class AdaIN:
         preserve_color: bool = False,
         style_size: Optional[int] = None,
         mask: Optional[ImageLike] = None,
+        tile: Optional[int] = None,
     ) -> Image.Image:
         """Paint ``content`` like ``style`` (or several paintings, blended by ``weights`` or placed by ``mask``);
-        ``alpha`` defaults to :class:`painterly.config.AdainConfig`'s."""
+        ``alpha`` and ``tile`` default to :class:`painterly.config.AdainConfig`'s."""
         alpha = AdainConfig.alpha if alpha is None else alpha
+        tile = AdainConfig.tile if tile is None else tile
         styles: list[Any] = list(style) if isinstance(style, (list, tuple)) else [style]
         photo = load_image(content, "content image")
         if size:
@@ -248,19 +311,20 @@ class AdaIN:
         def probe(side: int) -> int:  # the same work at long side ``side``, for oom_guard's hint
             w, h = scaled_size(photo.size, side)
             x = torch.rand(1, 3, h, w)
-            self.tensor(x, [StyleCode.of(self.encode(x))] * len(imgs), weights, alpha, method)
+            self.tensor(x, [StyleCode.of(self.encode(x))] * len(imgs), weights, alpha, method, tile=tile)
             return w * h
 
+        tiled = bool(tile) and max(photo.size) > tile  # then memory is bounded by the tile, not the picture
         with oom_guard(
             f"painting {photo.width}x{photo.height}",
             max(photo.size),
             self.device,
             probe=probe,
-            pixels=photo.width * photo.height,
+            pixels=None if tiled else photo.width * photo.height,
         ):
-            codes = [self.style_code(s, s_side) for s in imgs]
+            codes = [self.style_code(s, s_side, tile) for s in imgs]
             masks = mask_regions(mask, len(codes), photo.size) if mask is not None else None
-            return to_pil(self.tensor(to_tensor(photo), codes, weights, alpha, method, masks))
+            return to_pil(self.tensor(to_tensor(photo), codes, weights, alpha, method, masks, tile))
 
 
 def stylize(
@@ -281,6 +345,7 @@ def stylize(
         alpha=cfg.alpha,
         weights=list(cfg.style_blend) or None,
         method=cfg.method,
+        tile=cfg.tile,
         preserve_color=cfg.preserve_color,
         style_size=cfg.style_size,
         mask=cfg.mask,

@@ -3,7 +3,7 @@ whitening-colouring transform (Li et al. 2017), blends of paintings' statistics,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Union
 
@@ -95,6 +95,24 @@ class StyleCode:
         return StyleCode(mean, std, x @ x.T / max(1, x.shape[1] - 1))
 
     @staticmethod
+    def of_chunks(f: torch.Tensor, rows: int = 64) -> StyleCode:
+        """The same statistics of a large feature map (1, C, H, W), summed over bands of ``rows`` rows (in float64),
+        so no float copy of the whole map is made."""
+        c = f.shape[1]
+        total = torch.zeros(c, dtype=torch.float64)
+        outer = torch.zeros(c, c, dtype=torch.float64)
+        n = 0
+        for y in range(0, f.shape[-2], rows):
+            x = f[0, :, y : y + rows].reshape(c, -1).double()
+            total += x.sum(1)
+            outer += x @ x.T
+            n += x.shape[1]
+        mean = total / max(1, n)
+        cov = (outer - n * torch.outer(mean, mean)) / max(1, n - 1)
+        var = (cov.diagonal() * (n - 1) / max(1, n)).clamp_min(0)  # as mean_std: over positions, no correction
+        return StyleCode(mean.float().view(1, c, 1, 1), (var + 1e-5).sqrt().float().view(1, c, 1, 1), cov.float())
+
+    @staticmethod
     def blend(codes: Sequence[StyleCode], weights: Sequence[float]) -> StyleCode:
         """Interpolate several paintings' statistics (Huang & Belongie 2017, sec. 7.2)."""
         w = torch.tensor(weights, dtype=torch.float32)
@@ -112,6 +130,29 @@ def _sym_power(cov: torch.Tensor, power: float, eps: float = 1e-5) -> torch.Tens
     vals = torch.where(keep, vals.clamp_min(eps), torch.ones_like(vals))
     scale = torch.where(keep, vals.pow(power), torch.zeros_like(vals))
     return ((vecs * scale) @ vecs.T).float()
+
+
+def feature_transform(
+    content: StyleCode, style: StyleCode, method: str = "adain"
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """AdaIN (Huang & Belongie 2017, eq. 8) or the whitening-colouring transform (Li et al. 2017, sec. 3.1) fixed by
+    the whole photo's statistics ``content`` and the painting's ``style``, to apply to any part of the photo's
+    features: a tile of a large picture is transformed exactly as it would be in the whole."""
+    if method == "adain":
+        scale = style.std / content.std
+
+        def apply(f: torch.Tensor) -> torch.Tensor:
+            return (f.float() - content.mean) * scale + style.mean
+
+        return apply
+    matrix = _sym_power(style.cov, 0.5) @ _sym_power(content.cov, -0.5)  # colour after whitening
+
+    def apply_wct(f: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = f.shape
+        x = (f.float() - content.mean).reshape(b, c, h * w)
+        return (matrix @ x).reshape(b, c, h, w) + style.mean
+
+    return apply_wct
 
 
 def wct(content: torch.Tensor, style: StyleCode) -> torch.Tensor:

@@ -1,0 +1,103 @@
+"""Print-size pictures from `painterly transfer`: tiled against whole at a size where both fit, and the time and
+peak memory of pictures far larger than memory would allow whole.
+
+    python benchmarks/transfer_tiles.py OUT [--compare 2048] [--tile 1024] [--large 4096x4096 7680x4320]
+
+Each run is a separate `painterly transfer` process under /usr/bin/time -v (peak resident memory).  The photo is
+../shared/data/content/jcj_tubingen.jpg, cropped to each picture's aspect ratio; the painting is The Starry Night.
+Also writes 1:1 crops across tile borders, to look for seams.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from PIL import Image
+
+from painterly.metrics import distances
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+PHOTO = DATA / "content" / "jcj_tubingen.jpg"
+PAINTING = Path(__file__).resolve().parents[1] / "src" / "painterly" / "pretrained" / "styles" / "starry-night.jpg"
+
+
+def photo_at(aspect: float, out: Path) -> Path:
+    """The photo cropped (centred) to ``aspect`` (width / height)."""
+    img = Image.open(PHOTO).convert("RGB")
+    w, h = img.size
+    if w / h > aspect:
+        nw = round(h * aspect)
+        img = img.crop(((w - nw) // 2, 0, (w - nw) // 2 + nw, h))
+    else:
+        nh = round(w / aspect)
+        img = img.crop((0, (h - nh) // 2, w, (h - nh) // 2 + nh))
+    img.save(out)
+    return out
+
+
+def run(photo: Path, out: Path, size: int, tile: int) -> dict:
+    cmd = [
+        "/usr/bin/time",
+        "-v",
+        sys.executable,
+        "-m",
+        "painterly",
+        "transfer",
+        str(photo),
+        str(PAINTING),
+        "-o",
+        str(out),
+        "--size",
+        str(size),
+        "-q",
+    ] + (["--tile", str(tile)] if tile else [])
+    t = time.perf_counter()
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    seconds = time.perf_counter() - t
+    if r.returncode:
+        raise SystemExit(r.stderr[-2000:])
+    peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr).group(1)) * 1024
+    return {"size": size, "tile": tile, "seconds": round(seconds, 1), "peak_gb": round(peak / 1e9, 2)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--compare", type=int, default=2048)
+    ap.add_argument("--tile", type=int, default=1024)
+    ap.add_argument("--large", nargs="*", default=["4096x4096", "7680x4320"])
+    a = ap.parse_args()
+    a.out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    if a.compare:
+        photo = photo_at(4 / 3, a.out / "photo_4x3.png")
+        for tile in (0, a.tile):
+            out = a.out / f"compare_{a.compare}_{'tiled' if tile else 'whole'}.png"
+            row = run(photo, out, a.compare, tile)
+            row.update({k: round(v, 4) for k, v in distances(out, photo, PAINTING).items()})
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    for spec in a.large:
+        w, h = map(int, spec.split("x"))
+        photo = photo_at(w / h, a.out / f"photo_{spec}.png")
+        out = a.out / f"large_{spec}.png"
+        row = run(photo, out, max(w, h), a.tile)
+        img = Image.open(out)
+        row["output"] = list(img.size)
+        # 1:1 crops where tiles meet (the grid moves every step, so a seam would be anywhere near these)
+        for i, (cx, cy) in enumerate(((a.tile, a.tile), (img.width // 2, img.height // 2))):
+            img.crop((cx - 256, cy - 256, cx + 256, cy + 256)).save(a.out / f"large_{spec}_crop{i}.png")
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    (a.out / "results.json").write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

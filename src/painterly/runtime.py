@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Optional, TypeVar, Union
 
 import torch
@@ -26,11 +27,35 @@ def resolve_precision(name: str, device: torch.device) -> torch.dtype:
         return torch.bfloat16
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float32
+    return torch.bfloat16 if cpu_has_native_bf16() else torch.float32
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_has_native_bf16() -> bool:
+    """Whether the CPU computes in bf16 natively (x86 AVX-512 BF16 or AMX, Arm's BF16 extension).  oneDNN also
+    runs bf16 on AVX-512 CPUs without these, by emulation, several times slower than fp32, so its own check
+    (``torch.ops.mkldnn._is_mkldnn_bf16_supported``) is not enough."""
     try:
-        fast = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+            return False
     except (AttributeError, RuntimeError):
-        fast = False
-    return torch.bfloat16 if fast else torch.float32
+        return False
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            return native_bf16_in(f.read())
+    except OSError:  # not Linux: no way to tell here, so the safe choice
+        return False
+
+
+def native_bf16_in(cpuinfo: str) -> bool:
+    """Whether the flags of a Linux ``/proc/cpuinfo`` text name native bf16 arithmetic."""
+    flags = {
+        w
+        for line in cpuinfo.splitlines()
+        if line.startswith(("flags", "Features"))
+        for w in line.split(":", 1)[-1].split()
+    }
+    return bool(flags & {"avx512_bf16", "amx_bf16", "bf16"})
 
 
 def resolve_device(name: str) -> torch.device:

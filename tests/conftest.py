@@ -32,3 +32,25 @@ def small_pair(tmp_path: Path) -> tuple[Path, Path]:
     Image.fromarray(c).save(cp)
     Image.fromarray(s).save(sp)
     return cp, sp
+
+
+@pytest.fixture
+def cli():
+    """``cli(*args)`` runs ``painterly ARGS`` in this process (models and VGG19 stay loaded, no start-up per call)
+    and returns its ``returncode``, ``stdout`` and ``stderr``.  Tests of signals and of start-up use a subprocess."""
+    import contextlib
+    import io
+    import types
+
+    from painterly.app.cli import main
+
+    def run(*args):
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as e:  # argparse's usage errors
+                code = e.code
+        return types.SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
+
+    return run

@@ -3,7 +3,6 @@ painting it never saw, the command, the Python API, and AdaIN as a model for app
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import painterly
 from painterly.adain.model import AdaIN, Decoder, load_decoder_checkpoint, slim_decoder
 from painterly.adain.ops import StyleCode, adain, mean_std, wct
 from painterly.adain.train import train_adain
+from painterly.app.cli import main
 from painterly.config import AdainTrainConfig
 from painterly.errors import Interrupted, PainterlyError
 from painterly.metrics import distances
@@ -24,10 +24,6 @@ from painterly.shipped import ADAIN_DECODER, style_image_path
 ENV = {**os.environ, "PYTHONWARNINGS": "ignore"}
 #: paintings the shipped decoder never saw in training (see scripts/train_adain.sh): bundled name -> file name part
 HELD_OUT = {"the-scream": "scream", "shipwreck": "shipwreck", "delaunay-portrait": "delaunay"}
-
-
-def run(*args):
-    return subprocess.run([sys.executable, "-m", "painterly", *map(str, args)], capture_output=True, text=True, env=ENV)
 
 
 def test_adain_gives_the_content_the_style_statistics():
@@ -245,15 +241,15 @@ def test_train_adain_interrupt_keeps_the_last_step(data, tmp_path):
     assert e.value.saved.step == 2 and load_decoder_checkpoint(out)["step"] == 2
 
 
-def test_train_adain_cli_errors(tmp_path, data):
+def test_train_adain_cli_errors(tmp_path, data, cli):
     photos, paintings = data
-    r = run("train-adain", "--content-data", photos, "--style-data", tmp_path / "nope", "-o", tmp_path / "d.pt")
+    r = cli("train-adain", "--content-data", photos, "--style-data", tmp_path / "nope", "-o", tmp_path / "d.pt")
     assert r.returncode == 1 and "not found" in r.stderr and "Traceback" not in r.stderr
-    r = run("train-adain", "--content-data", photos, "-o", tmp_path / "d.pt")  # a usage error: exit 2, one line
+    r = cli("train-adain", "--content-data", photos, "-o", tmp_path / "d.pt")  # a usage error: exit 2, one line
     assert r.returncode == 2 and "--style-data" in r.stderr and r.stderr.count("\n") == 1
-    r = run("train-adain", "--content-data", photos, "--style-data", paintings, "--photo-styles", "2")
+    r = cli("train-adain", "--content-data", photos, "--style-data", paintings, "--photo-styles", "2")
     assert r.returncode == 1 and "--photo-styles" in r.stderr
-    r = run(
+    r = cli(
         "train-adain",
         "--content-data",
         photos,
@@ -324,9 +320,9 @@ def test_python_api(content_path, tmp_path):
         painterly.adain_transfer(content_path, style_image_path("udnie"), alpah=0.5)
 
 
-def test_cli(content_path, tmp_path):
+def test_cli(content_path, tmp_path, cli):
     out = tmp_path / "o.png"
-    r = run(
+    r = cli(
         "adain",
         content_path,
         "starry-night",
@@ -343,7 +339,7 @@ def test_cli(content_path, tmp_path):
     )
     assert r.returncode == 0, r.stderr
     assert max(Image.open(out).size) == 96
-    r = run("adain", content_path, "starry-night", "-o", out, "--size", "64", "--method", "wct", "--alpha", "0.8")
+    r = cli("adain", content_path, "starry-night", "-o", out, "--size", "64", "--method", "wct", "--alpha", "0.8")
     assert r.returncode == 0, r.stderr
     for args, msg in [
         (["nope.jpg", "starry-night"], "does not exist"),
@@ -353,35 +349,35 @@ def test_cli(content_path, tmp_path):
         ([content_path, "starry-night", "--decoder", content_path], "not a readable"),
     ]:
         bad = tmp_path / "bad.png"
-        r = run("adain", *args, "-o", bad, "--size", "64")
+        r = cli("adain", *args, "-o", bad, "--size", "64")
         assert r.returncode == 1 and msg in r.stderr and "Traceback" not in r.stderr, r.stderr
         assert not bad.exists()
 
 
-def test_apply_adain_to_image_and_video(content_path, tmp_path):
+def test_apply_adain_to_image_and_video(content_path, tmp_path, cli):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "media"))
     from test_video import make_clip
 
     from painterly.media.video import probe
 
     out = tmp_path / "o.jpg"
-    r = run("apply", "adain:" + str(style_image_path("water-lilies")), content_path, "-o", out, "--size", "80", "-q")
+    r = cli("apply", "adain:" + str(style_image_path("water-lilies")), content_path, "-o", out, "--size", "80", "-q")
     assert r.returncode == 0, r.stderr
     assert max(Image.open(out).size) == 80
     clip = make_clip(tmp_path / "clip.mp4", frames=6, audio=False)
-    r = run("apply", "adain:the-scream", clip, "-o", tmp_path / "out.mp4", "-q")
+    r = cli("apply", "adain:the-scream", clip, "-o", tmp_path / "out.mp4", "-q")
     assert r.returncode == 0, r.stderr
     assert probe(tmp_path / "out.mp4").frames == 6
-    r = run("apply", "adain:nope.jpg", content_path, "-o", out)
+    r = cli("apply", "adain:nope.jpg", content_path, "-o", out)
     assert r.returncode == 1 and "nope.jpg" in r.stderr and "Traceback" not in r.stderr
-    r = run(
+    r = cli(
         "webcam", "adain:great-wave", "starry-night", "--camera", clip, "--headless", "--frames", "4", "--size", "64"
     )
     assert r.returncode == 0 and "4 frames" in r.stderr, r.stderr
 
 
-def test_bench_adain_json():
-    r = run("bench", "adain", "--size", "64", "--runs", "1", "--json")
+def test_bench_adain_json(cli):
+    r = cli("bench", "adain", "--size", "64", "--runs", "1", "--json")
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout.strip().splitlines()[-1])
     assert res["ms"] > 0 and res["ms_style_cached"] > 0  # timings themselves: benchmarks/RESULTS.md
@@ -390,8 +386,6 @@ def test_bench_adain_json():
 def test_experiment_with_adain_reference(tmp_path, small_pair):
     """seed 004: Gatys results scored by MSE and SSIM against AdaIN outputs as pseudo-ground truth."""
     import csv
-
-    from painterly.app.cli import main
 
     c, s = small_pair
     out = tmp_path / "exp"
@@ -436,13 +430,13 @@ class _Evil:
         return (open, (str(self.marker), "w"))
 
 
-def test_decoder_that_would_run_code_is_refused(tmp_path, content_path):
+def test_decoder_that_would_run_code_is_refused(tmp_path, content_path, cli):
     marker = tmp_path / "pwned"
     evil = tmp_path / "evil.pt"
     torch.save({"format": "painterly-adain", "state_dict": {"x": _Evil(marker)}}, evil)
     with pytest.raises(PainterlyError, match="not a readable painterly checkpoint"):
         load_decoder_checkpoint(evil)
-    r = run("adain", content_path, "starry-night", "-o", tmp_path / "o.png", "--decoder", evil, "--size", "32")
+    r = cli("adain", content_path, "starry-night", "-o", tmp_path / "o.png", "--decoder", evil, "--size", "32")
     assert r.returncode == 1 and r.stderr.count("\n") == 1 and not marker.exists()
     assert not (tmp_path / "o.png").exists()
 

@@ -242,12 +242,14 @@ def test_layers_of_another_backbone_with_weights_file(capsys, tmp_path):
 
 
 def test_bench_transfer_json(capsys):
-    code, out, _ = run(capsys, "bench", "transfer", "--size", 32, "--steps", 1, "--json", "--vs-pastiche")
+    # (--vs-pastiche, which times pastiche's CLI beside it, is exercised by benchmarks/, not here: two more
+    # processes that each load VGG19)
+    code, out, _ = run(capsys, "bench", "transfer", "--size", 32, "--steps", 1, "--json")
     assert code == 0
     res = json.loads(out.strip().splitlines()[-1])
     assert res["size"] == 32 and all(v > 0 for v in res["seconds_per_step"].values())
     assert "fp32" in res["seconds_per_step"] and "fp32-channels-last" in res["seconds_per_step"]
-    assert res["pastiche_seconds_per_step"] is not None and "speedup_vs_pastiche" in res
+    assert "speedup_vs_pastiche" not in res
 
 
 def test_bench_times_one_scale_at_the_requested_size(monkeypatch, content_path, style_path):

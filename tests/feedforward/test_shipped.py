@@ -3,8 +3,6 @@ style distance, has its painting and model card; the catalogue fits the size bud
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -44,8 +42,8 @@ def test_shipped_model_cuts_the_photo_style_distance(name, content_path):
     assert got["content"] < painting_itself["content"], (got, painting_itself)
 
 
-def test_models_json_lists_every_model_with_its_card():
-    r = subprocess.run([sys.executable, "-m", "painterly", "models", "--json"], capture_output=True, text=True, env=ENV)
+def test_models_json_lists_every_model_with_its_card(cli):
+    r = cli("models", "--json")
     assert r.returncode == 0, r.stderr
     rows = {m["name"]: m for m in json.loads(r.stdout)}
     assert sorted(rows) == NAMES
@@ -54,25 +52,15 @@ def test_models_json_lists_every_model_with_its_card():
         assert m["arch"] and os.path.isfile(m["style_image"])
         assert m["cpu_ms_512"] > 0 and m["scores"]["style"] < 0.5 * m["scores"]["photo_style"]
         assert m["scores"] == cards[name]["scores"]
-    r = subprocess.run([sys.executable, "-m", "painterly", "models"], capture_output=True, text=True, env=ENV)
+    r = cli("models")
     assert r.returncode == 0 and all(n in r.stdout for n in NAMES)
 
 
-def test_apply_by_name_and_unknown_name(tmp_path, content_path):
+def test_apply_by_name_and_unknown_name(tmp_path, content_path, cli):
     out = tmp_path / "o.jpg"
-    r = subprocess.run(
-        [sys.executable, "-m", "painterly", "apply", NAMES[0], str(content_path), "-o", str(out), "--size", "48", "-q"],
-        capture_output=True,
-        text=True,
-        env=ENV,
-    )
+    r = cli("apply", NAMES[0], str(content_path), "-o", str(out), "--size", "48", "-q")
     assert r.returncode == 0 and max(Image.open(out).size) == 48, r.stderr
-    r = subprocess.run(
-        [sys.executable, "-m", "painterly", "apply", NAMES[0] + "x", str(content_path), "-o", str(out)],
-        capture_output=True,
-        text=True,
-        env=ENV,
-    )
+    r = cli("apply", NAMES[0] + "x", str(content_path), "-o", str(out))
     assert r.returncode == 1 and "Traceback" not in r.stderr and NAMES[0] in r.stderr  # suggests the right one
 
 
@@ -81,7 +69,7 @@ def test_describe_models_reads_each_checkpoint():
         assert m["steps"] > 0 and m["bytes"] > 0 and m["path"].endswith(".pt")
 
 
-def test_slim_checkpoint_drops_optimizer_and_halves_weights(tmp_path):
+def test_slim_checkpoint_drops_optimizer_and_halves_weights(tmp_path, cli):
     src = load_checkpoint(PRETRAINED / f"{NAMES[0]}.pt")
     full = dict(src, state_dict={k: v.float() for k, v in src["state_dict"].items()}, optimizer={"state": {}})
     big = tmp_path / "big.pt"
@@ -94,11 +82,6 @@ def test_slim_checkpoint_drops_optimizer_and_halves_weights(tmp_path):
     photo = torch.rand(1, 3, 32, 32)
     a, b = Stylizer(str(big), "cpu").tensor(photo), Stylizer(str(small), "cpu").tensor(photo)
     assert (a - b).abs().max() < 0.02
-    r = subprocess.run(
-        [sys.executable, "-m", "painterly", "export", str(big), "-o", str(tmp_path / "c.pt"), "--no-half"],
-        capture_output=True,
-        text=True,
-        env=ENV,
-    )
+    r = cli("export", str(big), "-o", str(tmp_path / "c.pt"), "--no-half")
     assert r.returncode == 0, r.stderr
     assert load_checkpoint(tmp_path / "c.pt")["state_dict"][next(iter(ck["state_dict"]))].dtype == torch.float32

@@ -2,7 +2,6 @@
 resume, apply (image and folder), bad data, and DistributedDataParallel with 2 CPU processes (gloo)."""
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -194,73 +193,37 @@ def test_resume_continues_from_the_saved_step(tmp_path, photos, style_path):
         train(_cfg(tmp_path, photos, style_path, steps=6, resume=True, arch="depsep"))
 
 
-def test_cli_train_apply_models(tmp_path, photos, style_path, content_path):
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+def test_cli_train_apply_models(tmp_path, photos, style_path, content_path, cli):
     model = tmp_path / "cli.pt"
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "painterly",
-            "train",
-            str(style_path),
-            "--data",
-            str(photos),
-            "-o",
-            str(model),
-            "--steps",
-            "2",
-            "--batch-size",
-            "2",
-            "--image-size",
-            "32",
-            "--workers",
-            "0",
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
+    r = cli(
+        "train",
+        str(style_path),
+        "--data",
+        str(photos),
+        "-o",
+        str(model),
+        "--steps",
+        "2",
+        "--batch-size",
+        "2",
+        "--image-size",
+        "32",
+        "--workers",
+        "0",
+        "--quiet",
     )
     assert r.returncode == 0, r.stderr
     out = tmp_path / "out.png"
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "painterly",
-            "apply",
-            str(model),
-            str(content_path),
-            "-o",
-            str(out),
-            "--size",
-            "40",
-            "-q",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+    r = cli("apply", str(model), str(content_path), "-o", str(out), "--size", "40", "-q")
     assert r.returncode == 0, r.stderr
     assert max(Image.open(out).size) == 40
     folder = tmp_path / "styled"
-    r = subprocess.run(
-        [sys.executable, "-m", "painterly", "apply", str(model), str(photos), "-o", str(folder), "-q"],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+    r = cli("apply", str(model), str(photos), "-o", str(folder), "-q")
     assert r.returncode == 0 and len(list(folder.rglob("*.png"))) == 6
     assert "broken.jpg" in r.stderr  # reported and skipped
-    r = subprocess.run(
-        [sys.executable, "-m", "painterly", "apply", str(tmp_path / "nope.pt"), str(content_path), "-o", str(out)],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+    r = cli("apply", str(tmp_path / "nope.pt"), str(content_path), "-o", str(out))
     assert r.returncode == 1 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1
-    r = subprocess.run([sys.executable, "-m", "painterly", "models", "--json"], capture_output=True, text=True)
+    r = cli("models", "--json")
     assert r.returncode == 0 and isinstance(json.loads(r.stdout.strip().splitlines()[-1]), list)
 
 
@@ -303,18 +266,14 @@ def test_ddp_with_two_cpu_processes(tmp_path, photos, style_path):
     assert not any(k.startswith("module.") for k in ck["state_dict"])
 
 
-def test_export_onnx_matches_pytorch_at_other_sizes(tmp_path, photos, style_path):
+def test_export_onnx_matches_pytorch_at_other_sizes(tmp_path, photos, style_path, cli):
     pytest.importorskip("onnxruntime")
     from painterly.feedforward.export import export_onnx
 
     model = train(_cfg(tmp_path, photos, style_path, arch="fast", steps=1, preview_every=0))
     diffs = export_onnx(str(model), tmp_path / "m.onnx", check_sizes=((32, 48), (37, 53)))
     assert (tmp_path / "m.onnx").stat().st_size > 100_000 and max(diffs.values()) < 1e-3
-    r = subprocess.run(
-        [sys.executable, "-m", "painterly", "export", str(model), "-o", str(tmp_path / "m.txt")],
-        capture_output=True,
-        text=True,
-    )
+    r = cli("export", str(model), "-o", str(tmp_path / "m.txt"))
     assert r.returncode == 1 and "unsupported extension" in r.stderr
 
 
@@ -335,7 +294,7 @@ def test_interrupt_saves_the_last_finished_step(tmp_path, photos, style_path):
 def test_killed_midway_then_resumed_gives_the_uninterrupted_loss_curve(sig, tmp_path, photos, style_path):
     """`painterly train` stopped by a signal half-way saves a checkpoint; `--resume` continues it so that the whole
     loss curve matches an uninterrupted run (same batches, same crops, same optimiser state)."""
-    steps = 60
+    steps = 24
     whole = train(
         _cfg(
             tmp_path,
@@ -344,6 +303,7 @@ def test_killed_midway_then_resumed_gives_the_uninterrupted_loss_curve(sig, tmp_
             steps=steps,
             preview_every=0,
             checkpoint_every=3,
+            style_size=64,
             output=str(tmp_path / "whole.pt"),
         )
     )
@@ -375,6 +335,8 @@ def test_killed_midway_then_resumed_gives_the_uninterrupted_loss_curve(sig, tmp_
         "0",
         "--checkpoint-every",
         "3",
+        "--style-size",
+        "64",
         "-q",
     ]
     proc = subprocess.Popen(

@@ -69,14 +69,9 @@ def clip(tmp_path_factory):
     return make_clip(tmp_path_factory.mktemp("video") / "clip.mp4", rotation=90)
 
 
-def test_apply_keeps_frames_timestamps_rotation_and_audio(clip, tmp_path):
+def test_apply_keeps_frames_timestamps_rotation_and_audio(clip, tmp_path, cli):
     out = tmp_path / "out.mp4"
-    r = subprocess.run(
-        [sys.executable, "-m", "painterly", "apply", MODEL, str(clip), "-o", str(out), "-q"],
-        capture_output=True,
-        text=True,
-        env=ENV,
-    )
+    r = cli("apply", MODEL, str(clip), "-o", str(out), "-q")
     assert r.returncode == 0, r.stderr
     a, b = probe(clip), probe(out)
     assert (b.width, b.height, b.fps, b.rotation, b.audio) == (a.width, a.height, a.fps, 90, 1)
@@ -125,17 +120,12 @@ def test_interrupt_leaves_a_playable_partial_file(clip, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["part.mp4"]
 
 
-def test_bad_videos_give_one_line(tmp_path):
+def test_bad_videos_give_one_line(tmp_path, cli):
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(2000))
     for src in (bad, tmp_path / "missing.mp4"):
         out = tmp_path / "o.mp4"
-        r = subprocess.run(
-            [sys.executable, "-m", "painterly", "apply", MODEL, str(src), "-o", str(out)],
-            capture_output=True,
-            text=True,
-            env=ENV,
-        )
+        r = cli("apply", MODEL, str(src), "-o", str(out))
         assert r.returncode == 1 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr, r.stderr
         assert not out.exists()
 
@@ -216,35 +206,16 @@ def test_transfer_on_a_video_warm_starts_each_frame(tmp_path):
     assert len(read_frames(out)) == 3 and probe(out).audio == 1 and probe(out).width == 48
 
 
-def test_webcam_loop_on_a_stand_in_file_without_window(clip, tmp_path):
-    r = subprocess.run(
-        [sys.executable, "-m", "painterly", "webcam", MODEL, "--camera", str(clip), "--headless", "--size", "64"],
-        capture_output=True,
-        text=True,
-        env=ENV,
-    )
+def test_webcam_loop_on_a_stand_in_file_without_window(clip, tmp_path, cli, monkeypatch):
+    r = cli("webcam", MODEL, "--camera", str(clip), "--headless", "--size", "64")
     assert r.returncode == 0 and "12 frames" in r.stderr, r.stderr
-    r = subprocess.run(
-        [sys.executable, "-m", "painterly", "webcam", MODEL, "--camera", str(clip), "--headless", "--frames", "5"],
-        capture_output=True,
-        text=True,
-        env=ENV,
-    )
+    r = cli("webcam", MODEL, "--camera", str(clip), "--headless", "--frames", "5")
     assert r.returncode == 0 and "5 frames" in r.stderr, r.stderr
-    env = {k: v for k, v in ENV.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    r = subprocess.run(
-        [sys.executable, "-m", "painterly", "webcam", MODEL, "--camera", str(clip)],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    r = cli("webcam", MODEL, "--camera", str(clip))
     assert r.returncode == 1 and "display" in r.stderr and r.stderr.count("\n") == 1
-    r = subprocess.run(
-        [sys.executable, "-m", "painterly", "webcam", MODEL, "--camera", "7", "--headless"],
-        capture_output=True,
-        text=True,
-        env=ENV,
-    )
+    r = cli("webcam", MODEL, "--camera", "7", "--headless")
     assert r.returncode == 1 and "camera 7" in r.stderr and r.stderr.count("\n") == 1, r.stderr
 
 

@@ -2,6 +2,10 @@
 peak memory of pictures far larger than memory would allow whole.
 
     python benchmarks/transfer_tiles.py OUT [--compare 2048] [--tile 1024] [--large 4096x4096 7680x4320]
+                                            [--large-tile 0]
+
+The large pictures take the tile that painterly plans for the free memory (``--large-tile 0``); run with
+PAINTERLY_MEMORY_LIMIT_GB=16 to plan for a 16 GB machine.
 
 Each run is a separate `painterly transfer` process under /usr/bin/time -v (peak resident memory).  The photo is
 ../shared/data/content/jcj_tubingen.jpg, cropped to each picture's aspect ratio; the painting is The Starry Night.
@@ -72,6 +76,7 @@ def main() -> int:
     ap.add_argument("--compare", type=int, default=2048)
     ap.add_argument("--tile", type=int, default=1024)
     ap.add_argument("--large", nargs="*", default=["4096x4096", "7680x4320"])
+    ap.add_argument("--large-tile", type=int, default=0, help="tile side for the large pictures (0: as planned)")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -87,11 +92,13 @@ def main() -> int:
         w, h = map(int, spec.split("x"))
         photo = photo_at(w / h, a.out / f"photo_{spec}.png")
         out = a.out / f"large_{spec}.png"
-        row = run(photo, out, max(w, h), a.tile)
+        row = run(photo, out, max(w, h), a.large_tile)
         img = Image.open(out)
         row["output"] = list(img.size)
-        # 1:1 crops where tiles meet (the grid moves every step, so a seam would be anywhere near these)
-        for i, (cx, cy) in enumerate(((a.tile, a.tile), (img.width // 2, img.height // 2))):
+        # 1:1 crops (the grid moves every step, so a seam, if one stayed, could be anywhere: these are where the
+        # first tiles would meet without the offset, and the centre)
+        seam = a.large_tile or 2048 - 2 * 256  # a 2048 tile's own part, without its margins
+        for i, (cx, cy) in enumerate(((seam, seam), (img.width // 2, img.height // 2))):
             img.crop((cx - 256, cy - 256, cx + 256, cy + 256)).save(a.out / f"large_{spec}_crop{i}.png")
         rows.append(row)
         print(json.dumps(row), flush=True)

@@ -20,10 +20,17 @@ def test_estimate_grows_with_pixels_and_fp32_needs_more():
     assert big < 8 * 2**30  # the measured 2048x2048 bf16 peak is 6.2 GB
 
 
-def test_too_big_a_picture_is_refused_up_front_with_a_size_that_fits(monkeypatch, small_pair):
-    monkeypatch.setenv("PAINTERLY_MEMORY_LIMIT_GB", "1.5")
-    with pytest.raises(PainterlyError, match=r"needs about .* GB .* only 1.5 GB is free; try --size \d+"):
-        StyleTransfer(size=4096, iterations=1, precision="bf16").run(*small_pair)
+def test_too_big_a_picture_is_painted_in_tiles_and_refused_only_when_tiles_cannot_fit(monkeypatch, small_pair):
+    from painterly.images import load_image
+
+    content, style = (load_image(p) for p in small_pair)
+    st = StyleTransfer(size=4096, iterations=1, precision="bf16")
+    monkeypatch.setenv("PAINTERLY_MEMORY_LIMIT_GB", "4")  # the picture and L-BFGS's history fit, not the whole run
+    plan = st.check_memory(content, [style])
+    assert 256 <= plan.tile < 4096 and plan.seconds > 0
+    monkeypatch.setenv("PAINTERLY_MEMORY_LIMIT_GB", "0.9")  # not even the picture and its optimiser state
+    with pytest.raises(PainterlyError, match=r"needs about .* GB .* only 0.9 GB is free; try --size \d+"):
+        st.check_memory(content, [style])
 
 
 def test_an_allocator_failure_becomes_a_one_line_error(monkeypatch, small_pair):
@@ -133,7 +140,7 @@ def test_a_real_allocator_failure_names_a_size_that_does_fit(content_path):
     assert lines[1].startswith("painted (")
 
 
-def test_adain_refuses_up_front_with_a_size_that_fits(monkeypatch, content_path):
+def test_untiled_adain_refuses_up_front_with_a_size_that_fits(monkeypatch, content_path):
     from painterly.adain.model import AdaIN
     from painterly.shipped import style_image_path
 
@@ -141,7 +148,7 @@ def test_adain_refuses_up_front_with_a_size_that_fits(monkeypatch, content_path)
     monkeypatch.setenv("PAINTERLY_MEMORY_LIMIT_GB", "0.5")
     model = AdaIN(device="cpu")
     with pytest.raises(PainterlyError, match=r"needs more memory on cpu than the 0.5 GB free; try --size (\d+)") as e:
-        model(content_path, scream, size=4000)
+        model(content_path, scream, size=4000, tile=0)  # untiled; tiles (the default) would fit
     fit = int(re.search(r"--size (\d+)", str(e.value)).group(1))
     assert 256 < fit < 4000
-    assert max(model(content_path, scream, size=fit).size) == fit  # not refused in turn
+    assert max(model(content_path, scream, size=fit, tile=0).size) == fit  # not refused in turn

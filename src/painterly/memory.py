@@ -121,13 +121,13 @@ def fits(
 TILED_BYTES_PER_PIXEL = 4 * 3 * 4
 
 
-def tile_that_fits(width: int, height: int, dtype: torch.dtype, device: torch.device) -> int:
+def tile_that_fits(width: int, height: int, dtype: torch.dtype, device: torch.device, optimizer_bytes: int = 0) -> int:
     """The side of the square tiles (a multiple of 64, at least 256) whose optimisation fits beside the whole
-    picture's own state, or 0 if none does."""
+    picture's own state (and ``optimizer_bytes``, L-BFGS's history), or 0 if none does."""
     avail = available_bytes(device)
     if avail is None:
         return 0
-    room = avail - BASE_BYTES - TILED_BYTES_PER_PIXEL * width * height
+    room = avail - BASE_BYTES - TILED_BYTES_PER_PIXEL * width * height - optimizer_bytes
     bpp = BYTES_PER_PIXEL.get(dtype, BYTES_PER_PIXEL[torch.float32])
     if room <= 0:
         return 0
@@ -137,9 +137,11 @@ def tile_that_fits(width: int, height: int, dtype: torch.dtype, device: torch.de
 
 
 #: Seconds per megapixel and step of the optimisation, measured in bf16 on the development CPU (2 cores: 0.68 s a
-#: step at 512x341, benchmarks/RESULTS.md); tiles add their overlap and their borders' repeated work.
+#: step at 512x341, benchmarks/RESULTS.md); a scale in tiles costs TILE_OVERHEAD times more: the margins of
+#: context, the tiles cut at the moving grid's borders and the first pass that sums the Gram matrices (measured
+#: 2.1x for 2048 px in 1024 px tiles, 3.0x for 4096 px in 2048 px tiles, benchmarks/transfer_tiles.py).
 SECONDS_PER_MEGAPIXEL_STEP = 3.9
-TILE_OVERHEAD = 1.4
+TILE_OVERHEAD = 2.6
 
 
 @dataclass

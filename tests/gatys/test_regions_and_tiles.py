@@ -103,7 +103,7 @@ def test_tile_grid_covers_the_picture_and_moves():
 
 def test_a_tiled_run_matches_the_whole_one_closely(scene):
     """2x2 tiles (and more at the border offsets) at a size where the whole picture fits too, same optimiser."""
-    common = dict(size=96, iterations=40, scales="none", optimizer="adam", lr=0.05, device="cpu")
+    common = dict(size=96, iterations=20, scales="none", optimizer="adam", lr=0.05, device="cpu")
     whole = StyleTransfer(**common).run(scene["photo"], scene["stripes"]).image
     tiled = StyleTransfer(tile=64, **common).run(scene["photo"], scene["stripes"]).image
     dw = distances(whole, scene["photo"], scene["stripes"])
@@ -112,6 +112,20 @@ def test_a_tiled_run_matches_the_whole_one_closely(scene):
     assert dt["style"] < 0.5 * before["style"]  # the tiled run paints
     assert abs(dt["style"] - dw["style"]) < 0.25 * dw["style"], (dt, dw)
     assert abs(dt["content"] - dw["content"]) < 0.25 * max(dw["content"], 0.05), (dt, dw)
+
+
+def test_l_bfgs_in_tiles_follows_the_whole_pictures_curve(scene):
+    """The gradient assembled from the tiles is the whole picture's, so L-BFGS (the default) steps in tiles as
+    it does on the whole picture.  At this size the margins of context (8 px) are far inside VGG19's receptive
+    field, so the tiled loss is a little off and the curves part slowly (measured: 29 % down in 10 steps against
+    38 %, ending 16 % apart); at 2048 px in 1024 px tiles the style distance is within 5 % of the whole
+    picture's and the content distance within 9 % (benchmarks/RESULTS.md)."""
+    common = dict(size=96, scales="48:30,96:10", device="cpu")  # coarse to fine; only the 96 px scale in tiles
+    whole = StyleTransfer(**common).run(scene["photo"], scene["stripes"]).history[30:]
+    tiled = StyleTransfer(tile=64, **common).run(scene["photo"], scene["stripes"]).history[30:]
+    assert tiled[-1]["total"] < 0.8 * tiled[0]["total"]  # it optimises...
+    assert abs(tiled[0]["total"] - whole[0]["total"]) < 0.03 * whole[0]["total"]  # ...the same loss...
+    assert tiled[-1]["total"] < 1.25 * whole[-1]["total"]  # ...nearly as fast
 
 
 def test_a_picture_too_large_for_memory_is_tiled_not_refused(scene, monkeypatch):

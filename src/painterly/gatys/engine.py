@@ -297,7 +297,7 @@ class StyleTransfer:
             return total(terms.values())
 
         if tiled:
-            step = self._tiled_step(x, c, regions, perceptual, s_targets, terms, run.tile, gen)
+            step = self._tiled_step(run, x, c, regions, perceptual, s_targets, terms, gen)
         else:
             step = self._whole_step(run, x, c, regions, perceptual, loss_of, terms)
         first = len(run.history)
@@ -372,13 +372,13 @@ class StyleTransfer:
 
     def _tiled_step(
         self,
+        run: _Run,
         x: torch.Tensor,
         c: torch.Tensor,
         regions: Optional[torch.Tensor],
         perceptual: PerceptualLoss,
         s_targets: list[tuple[float, dict]],
         terms: dict[str, torch.Tensor],
-        tile: int,
         gen: torch.Generator,
     ) -> Callable[[], torch.Tensor]:
         """One step over the picture in tiles, memory bounded by the tile: the whole picture's loss, computed tile
@@ -387,13 +387,18 @@ class StyleTransfer:
         loss through each tile's part (its derivative with respect to the Gram matrix, known after the first
         pass) with the tile's content loss.  Each tile is computed with a margin of context that does not count,
         and the grid moves by a random offset every step, so no seam stays in one place (after crowsonkb's
-        style-transfer-pytorch).  The moving grid changes the objective a little from step to step, which
-        L-BFGS's curvature pairs cannot follow: tiled scales use Adam (with --lr if the optimiser is Adam's
-        kind)."""
+        style-transfer-pytorch).  The gradient is the whole picture's, so the configured optimiser, L-BFGS
+        included, steps as it would on the whole picture (the moving grid changes it only within the margins'
+        reach, which L-BFGS's curvature check absorbs)."""
         cfg = self.config
-        lr = cfg.lr if cfg.lr and cfg.optimizer != "lbfgs" else OPTIMIZERS.get("adam").lr
-        opt = OPTIMIZERS.get("adam" if cfg.optimizer == "lbfgs" else cfg.optimizer).build([x], lr)
+        spec = OPTIMIZERS.get(cfg.optimizer)
+        opt = spec.build([x], cfg.lr or spec.lr)
+        if isinstance(opt, LBFGS) and run.h_diag is not None:  # the coarser scale's curvature, as in _whole_step
+            hd, n = run.h_diag
+            opt.warm_h_diag = hd * x.numel() / n
+            run.h_diag = None
         h, w = x.shape[-2:]
+        tile = run.tile
         margin = max(8, tile // 8)  # context around each tile's own part, for its features' receptive field
         layers = perceptual.style_layers
         net = perceptual.net
@@ -421,7 +426,7 @@ class StyleTransfer:
         def gram_sum(f: torch.Tensor, m: torch.Tensor) -> torch.Tensor:  # sum over positions of (F m)(F m)^T / C
             return gram_matrix(f * m.to(f.dtype)) * (f.shape[-2] * f.shape[-1])
 
-        def step() -> torch.Tensor:
+        def closure() -> torch.Tensor:
             opt.zero_grad(set_to_none=True)
             parts = pieces()
             sums = {k: [torch.zeros(())] * groups for k in layers}
@@ -491,11 +496,16 @@ class StyleTransfer:
                 others["content"] = others.get("content", 0.0) + float(content.detach())
                 for name, v in local.items():
                     others[name] = others.get(name, 0.0) + float(v.detach()) * share
-            opt.step()
             terms.clear()
             terms.update({"content": torch.tensor(others.pop("content")), "style": style})
             terms.update({k: torch.tensor(v) for k, v in others.items()})
             return total(terms.values())
+
+        def step() -> torch.Tensor:
+            loss = opt.step(closure)
+            if isinstance(opt, LBFGS) and opt.dirs:
+                run.h_diag = (opt.h_diag, x.numel())
+            return loss
 
         return step
 
@@ -558,7 +568,7 @@ class StyleTransfer:
         schedule = parse_scales(cfg.scales, cfg.size, cfg.iterations)
         tile = cfg.tile
         if not tile and not fits(w, h, style_px, self.dtype, self.device, opt_bytes):
-            tile = tile_that_fits(w, h, self.dtype, self.device)
+            tile = tile_that_fits(w, h, self.dtype, self.device, opt_bytes)
             if not tile:  # not even tiles: the whole picture's own state does not fit
                 check_fits(w, h, style_px, self.dtype, self.device, opt_bytes, cfg.size)
         if tile and cfg.size > tile:

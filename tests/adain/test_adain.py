@@ -83,21 +83,28 @@ def data(tmp_path):
     return photos, paintings
 
 
-def test_train_adain_saves_resumes_and_records(data, tmp_path):
+def _cfg(data, output, **kw) -> AdainTrainConfig:
+    """A tiny decoder's training on the test photos and paintings; ``kw`` overrides."""
     photos, paintings = data
-    out = tmp_path / "dec.pt"
-    cfg = AdainTrainConfig(
+    base = dict(
         content_data=str(photos),
         style_data=str(paintings),
-        output=str(out),
+        output=str(output),
         width=0.125,
-        steps=3,
         batch_size=2,
         image_size=32,
         workers=0,
-        preview_every=2,
-        checkpoint_every=2,
+        preview_every=0,
+        checkpoint_every=0,
     )
+    base.update(kw)
+    return AdainTrainConfig(**base)
+
+
+def test_train_adain_saves_resumes_and_records(data, tmp_path):
+    photos, paintings = data
+    out = tmp_path / "dec.pt"
+    cfg = _cfg(data, out, steps=3, preview_every=2, checkpoint_every=2)
     seen = []
     assert train_adain(cfg, seen.append) == out
     ck = load_decoder_checkpoint(out)
@@ -122,21 +129,7 @@ def test_train_adain_saves_resumes_and_records(data, tmp_path):
 def test_the_warm_up_learns_to_invert_the_encoder_then_the_adain_losses_follow(data, tmp_path):
     """--warmup-steps: the first steps reconstruct photos and paintings (pixel and shallow-feature loss); the pixel
     error falls; then the AdaIN content and style losses take over."""
-    photos, paintings = data
-    cfg = AdainTrainConfig(
-        content_data=str(photos),
-        style_data=str(paintings),
-        output=str(tmp_path / "w.pt"),
-        width=0.125,
-        steps=32,
-        warmup_steps=30,
-        batch_size=2,
-        image_size=32,
-        workers=0,
-        preview_every=0,
-        checkpoint_every=0,
-        lr=3e-3,
-    )
+    cfg = _cfg(data, tmp_path / "w.pt", steps=32, warmup_steps=30, lr=3e-3)
     seen = []
     train_adain(cfg, seen.append)
     assert set(seen[0].terms) == {"pixels", "features", "total"} and set(seen[-1].terms) == {
@@ -158,22 +151,7 @@ def test_a_distilled_encoder_learns_the_teacher_then_its_decoder_paints(data, tm
 
     photos, paintings = data
     out = tmp_path / "distilled.pt"
-    cfg = AdainTrainConfig(
-        content_data=str(photos),
-        style_data=str(paintings),
-        output=str(out),
-        width=0.125,
-        encoder="vgg19-quarter",
-        steps=34,
-        distill_steps=30,
-        warmup_steps=2,
-        batch_size=2,
-        image_size=32,
-        workers=0,
-        preview_every=0,
-        checkpoint_every=0,
-        lr=3e-3,
-    )
+    cfg = _cfg(data, out, encoder="vgg19-quarter", steps=34, distill_steps=30, warmup_steps=2, lr=3e-3)
     seen = []
     train_adain(cfg, seen.append)
     assert set(seen[0].terms) == {"distill", "total"} and set(seen[-1].terms) == {"content", "style", "total"}
@@ -217,25 +195,13 @@ def _counted(net):
 
 
 def test_train_adain_interrupt_keeps_the_last_step(data, tmp_path):
-    photos, paintings = data
     out = tmp_path / "dec.pt"
 
     def stop(it):
         if it.step == 2:
             raise KeyboardInterrupt
 
-    cfg = AdainTrainConfig(
-        content_data=str(photos),
-        style_data=str(paintings),
-        output=str(out),
-        width=0.125,
-        steps=10,
-        batch_size=2,
-        image_size=32,
-        workers=0,
-        preview_every=0,
-        checkpoint_every=0,
-    )
+    cfg = _cfg(data, out, steps=10)
     with pytest.raises(Interrupted) as e:
         train_adain(cfg, stop)
     assert e.value.saved.step == 2 and load_decoder_checkpoint(out)["step"] == 2

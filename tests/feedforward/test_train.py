@@ -42,6 +42,26 @@ def photos(tmp_path_factory):
     return root
 
 
+def _train_args(style_path, photos, model, steps: int, batch_size: int = 2) -> list[str]:
+    """`painterly train`'s arguments for a tiny run on the test photos (the CLI's side of :func:`_cfg`)."""
+    return [
+        "train",
+        str(style_path),
+        "--data",
+        str(photos),
+        "-o",
+        str(model),
+        "--steps",
+        str(steps),
+        "--batch-size",
+        str(batch_size),
+        "--image-size",
+        "32",
+        "--workers",
+        "0",
+    ]
+
+
 def _cfg(tmp_path, photos, style_path, **kw):
     base = dict(
         style=str(style_path),
@@ -195,23 +215,7 @@ def test_resume_continues_from_the_saved_step(tmp_path, photos, style_path):
 
 def test_cli_train_apply_models(tmp_path, photos, style_path, content_path, cli):
     model = tmp_path / "cli.pt"
-    r = cli(
-        "train",
-        str(style_path),
-        "--data",
-        str(photos),
-        "-o",
-        str(model),
-        "--steps",
-        "2",
-        "--batch-size",
-        "2",
-        "--image-size",
-        "32",
-        "--workers",
-        "0",
-        "--quiet",
-    )
+    r = cli(*_train_args(style_path, photos, model, 2), "--quiet")
     assert r.returncode == 0, r.stderr
     out = tmp_path / "out.png"
     r = cli("apply", str(model), str(content_path), "-o", str(out), "--size", "40", "-q")
@@ -238,20 +242,7 @@ def test_ddp_with_two_cpu_processes(tmp_path, photos, style_path):
             "--master_port=29533",
             "-m",
             "painterly",
-            "train",
-            str(style_path),
-            "--data",
-            str(photos),
-            "-o",
-            str(model),
-            "--steps",
-            "3",
-            "--batch-size",
-            "1",
-            "--image-size",
-            "32",
-            "--workers",
-            "0",
+            *_train_args(style_path, photos, model, 3, batch_size=1),
             "--quiet",
             "--precision",
             "fp32",
@@ -313,20 +304,7 @@ def test_killed_midway_then_resumed_gives_the_uninterrupted_loss_curve(sig, tmp_
         sys.executable,
         "-m",
         "painterly",
-        "train",
-        str(style_path),
-        "--data",
-        str(photos),
-        "-o",
-        str(model),
-        "--steps",
-        str(steps),
-        "--batch-size",
-        "2",
-        "--image-size",
-        "32",
-        "--workers",
-        "0",
+        *_train_args(style_path, photos, model, steps),
         "--precision",
         "fp32",
         "--lr",

@@ -50,6 +50,20 @@ def test_wct_gives_the_content_the_style_covariance():
     assert torch.allclose(xc @ xc.T / (x.shape[1] - 1), code.cov, rtol=1e-2, atol=1e-2)
 
 
+@pytest.mark.parametrize("method", ["adain", "wct"])
+def test_each_picture_of_a_batch_keeps_its_own_statistics(method):
+    """Video frames go through in batches: each frame is transformed with its own mean and covariance, as alone."""
+    torch.manual_seed(0)
+    frames = torch.cat([torch.randn(1, 8, 6, 7), torch.randn(1, 8, 6, 7) * 3 + 2])
+    code = StyleCode.of(torch.rand(1, 8, 5, 6) * 4)
+    model = AdaIN.__new__(AdaIN)  # the transform needs no encoder or decoder
+    together = model.transform(frames, [code], method=method)
+    alone = torch.cat([model.transform(f, [code], method=method) for f in frames.split(1)])
+    torch.testing.assert_close(together, alone)
+    assert not torch.allclose(together[1], model.transform(frames[:1], [code], method=method)[0])
+    torch.testing.assert_close(wct(frames, code), torch.cat([wct(f, code) for f in frames.split(1)]))
+
+
 def test_blend_interpolates_statistics():
     a, b = StyleCode.of(torch.rand(1, 4, 6, 6)), StyleCode.of(torch.rand(1, 4, 6, 6) + 3)
     m = StyleCode.blend([a, b], [3, 1])

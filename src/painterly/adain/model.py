@@ -189,8 +189,11 @@ class AdaIN:
         masks: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
         """The photo's features ``f`` given the painting(s)' statistics.  Without ``masks`` the styles blend by
-        ``weights``; with ``masks`` (K, H, W) in [0, 1], one per style, each style paints its region."""
-        return self._transformer(StyleCode.of(f), styles, weights, alpha, method)(f, masks)
+        ``weights``; with ``masks`` (K, H, W) in [0, 1], one per style, each style paints its region.  Each
+        picture of a batch is transformed with its own statistics."""
+        return torch.cat(
+            [self._transformer(StyleCode.of(x), styles, weights, alpha, method)(x, masks) for x in f.split(1)]
+        )
 
     def _transformer(
         self,

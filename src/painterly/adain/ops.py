@@ -156,15 +156,6 @@ def feature_transform(
 
 
 def wct(content: torch.Tensor, style: StyleCode) -> torch.Tensor:
-    """Whitening-colouring transform (Li et al. 2017, sec. 3.1): decorrelate the photo's features, then give them
+    """Whitening-colouring transform (Li et al. 2017, sec. 3.1): decorrelate each photo's features, then give them
     the painting's covariance and mean."""
-    out = []
-    colour = _sym_power(style.cov, 0.5)
-    for f in content.float():
-        c, h, w = f.shape
-        x = f.reshape(c, -1)
-        m = x.mean(1, keepdim=True)
-        x = x - m
-        white = _sym_power(x @ x.T / max(1, x.shape[1] - 1), -0.5) @ x
-        out.append((colour @ white + style.mean.view(c, 1)).view(c, h, w))
-    return torch.stack(out)
+    return torch.cat([feature_transform(StyleCode.of(f), style, "wct")(f) for f in content.split(1)])

@@ -297,9 +297,10 @@ class StyleTransfer:
             return total(terms.values())
 
         if tiled:
-            step = self._tiled_step(run, x, c, regions, perceptual, s_targets, terms, gen)
+            closure = self._tiled_closure(run, x, c, regions, perceptual, s_targets, terms, gen)
         else:
-            step = self._whole_step(run, x, c, regions, perceptual, loss_of, terms)
+            closure = self._whole_closure(x, c, regions, perceptual, loss_of, terms)
+        step = self._stepper(run, x, closure)
         first = len(run.history)
         for _ in range(n_steps):
             run.step += 1
@@ -333,34 +334,17 @@ class StyleTransfer:
                 if (before - values["total"]) < cfg.tolerance * abs(before):
                     break  # converged at this scale
 
-    def _whole_step(
-        self,
-        run: _Run,
-        x: torch.Tensor,
-        c: torch.Tensor,
-        regions: Optional[torch.Tensor],
-        perceptual: PerceptualLoss,
-        loss_of: Callable[..., torch.Tensor],
-        terms: dict[str, torch.Tensor],
-    ) -> Callable[[], torch.Tensor]:
-        """One step of the configured optimiser over the whole picture."""
+    def _stepper(self, run: _Run, x: torch.Tensor, closure: Callable[[], torch.Tensor]) -> Callable[[], torch.Tensor]:
+        """One step of the configured optimiser on ``closure`` (the loss, with ``x``'s gradient filled in).
+        L-BFGS starts from the coarser scale's curvature: gradients per pixel shrink as 1/pixels, so the inverse
+        Hessian grows with them; without this the first step at a new scale is ~0 (1 / |g|_1)."""
         cfg = self.config
-        c_targets = perceptual.content_targets(c)  # once per scale, no autograd through them
         spec = OPTIMIZERS.get(cfg.optimizer)
         opt = spec.build([x], cfg.lr or spec.lr)
         if isinstance(opt, LBFGS) and run.h_diag is not None:
-            # the coarser scale's curvature: gradients per pixel shrink as 1/pixels, so the inverse Hessian grows
-            # with them; without this the first step at a new scale is ~0 (1 / |g|_1)
             h, n = run.h_diag
             opt.warm_h_diag = h * x.numel() / n
             run.h_diag = None
-
-        def closure() -> torch.Tensor:
-            opt.zero_grad(set_to_none=True)
-            terms.clear()
-            loss = loss_of(x, c, regions, c_targets)
-            loss.backward()
-            return loss
 
         def step() -> torch.Tensor:
             loss = opt.step(closure)
@@ -370,7 +354,28 @@ class StyleTransfer:
 
         return step
 
-    def _tiled_step(
+    def _whole_closure(
+        self,
+        x: torch.Tensor,
+        c: torch.Tensor,
+        regions: Optional[torch.Tensor],
+        perceptual: PerceptualLoss,
+        loss_of: Callable[..., torch.Tensor],
+        terms: dict[str, torch.Tensor],
+    ) -> Callable[[], torch.Tensor]:
+        """The loss of the whole picture, its gradient in ``x.grad``."""
+        c_targets = perceptual.content_targets(c)  # once per scale, no autograd through them
+
+        def closure() -> torch.Tensor:
+            x.grad = None
+            terms.clear()
+            loss = loss_of(x, c, regions, c_targets)
+            loss.backward()
+            return loss
+
+        return closure
+
+    def _tiled_closure(
         self,
         run: _Run,
         x: torch.Tensor,
@@ -381,9 +386,9 @@ class StyleTransfer:
         terms: dict[str, torch.Tensor],
         gen: torch.Generator,
     ) -> Callable[[], torch.Tensor]:
-        """One step over the picture in tiles, memory bounded by the tile: the whole picture's loss, computed tile
-        by tile.  A Gram matrix is a sum over positions, so a first pass (no gradients) sums every tile's part into
-        the whole picture's Gram matrices; a second pass backpropagates, tile by tile, the whole picture's style
+        """The whole picture's loss and gradient computed in tiles, memory bounded by the tile.  A Gram matrix is
+        a sum over positions, so a first pass (no gradients) sums every tile's part into the whole picture's Gram
+        matrices; a second pass backpropagates, tile by tile, the whole picture's style
         loss through each tile's part (its derivative with respect to the Gram matrix, known after the first
         pass) with the tile's content loss.  Each tile is computed with a margin of context that does not count,
         and the grid moves by a random offset every step, so no seam stays in one place (after crowsonkb's
@@ -391,12 +396,6 @@ class StyleTransfer:
         included, steps as it would on the whole picture (the moving grid changes it only within the margins'
         reach, which L-BFGS's curvature check absorbs)."""
         cfg = self.config
-        spec = OPTIMIZERS.get(cfg.optimizer)
-        opt = spec.build([x], cfg.lr or spec.lr)
-        if isinstance(opt, LBFGS) and run.h_diag is not None:  # the coarser scale's curvature, as in _whole_step
-            hd, n = run.h_diag
-            opt.warm_h_diag = hd * x.numel() / n
-            run.h_diag = None
         h, w = x.shape[-2:]
         tile = run.tile
         margin = max(8, tile // 8)  # context around each tile's own part, for its features' receptive field
@@ -427,7 +426,7 @@ class StyleTransfer:
             return gram_matrix(f * m.to(f.dtype)) * (f.shape[-2] * f.shape[-1])
 
         def closure() -> torch.Tensor:
-            opt.zero_grad(set_to_none=True)
+            x.grad = None
             parts = pieces()
             sums = {k: [torch.zeros(())] * groups for k in layers}
             areas = {k: [torch.zeros(())] * groups for k in layers}
@@ -501,13 +500,7 @@ class StyleTransfer:
             terms.update({k: torch.tensor(v) for k, v in others.items()})
             return total(terms.values())
 
-        def step() -> torch.Tensor:
-            loss = opt.step(closure)
-            if isinstance(opt, LBFGS) and opt.dirs:
-                run.h_diag = (opt.h_diag, x.numel())
-            return loss
-
-        return step
+        return closure
 
     def _style_targets(
         self, perceptual: PerceptualLoss, styles: list[torch.Tensor], blend: list[float], tile: int

@@ -275,6 +275,12 @@ def _networks() -> list[str]:
     return NETWORKS.names()
 
 
+def _adain_encoders() -> list[str]:
+    from .adain.ops import ENCODERS
+
+    return list(ENCODERS)
+
+
 @dataclass
 class TrainConfig(Options):
     """Options of training a feed-forward style network (Johnson et al. 2016; Pandey et al. 2018; Tran & Nguyen's
@@ -389,7 +395,7 @@ class AdainConfig(Options):
         "vgg19",
         "the shipped encoder-decoder: vgg19, or vgg19-quarter (distilled from it, Wang et al. 2020: several times "
         "faster); a --decoder brings its own",
-        choices=["vgg19", "vgg19-quarter"],
+        choices=_adain_encoders,
     )
     decoder: Optional[str] = opt(
         None, "decoder checkpoint from 'painterly train-adain' (default: the shipped one)", metavar="DECODER.pt"
@@ -420,7 +426,7 @@ class AdainTrainConfig(Options):
         "vgg19",
         "the encoder: vgg19, or vgg19-quarter, a student with a quarter of its channels distilled from it in the "
         "first --distill-steps (Wang et al. 2020; about 1/16 of the multiply-adds)",
-        choices=["vgg19", "vgg19-quarter"],
+        choices=_adain_encoders,
     )
     distill_steps: int = opt(
         0,
@@ -624,4 +630,4 @@ class BenchAdainConfig(BenchConfig):
 
     runs: int = opt(5, "timed runs", min=1, max=10_000)
     decoder: Optional[str] = opt(None, "decoder checkpoint (default: the shipped one for --encoder)")
-    encoder: str = opt("vgg19", "the shipped encoder-decoder to time", choices=["vgg19", "vgg19-quarter"])
+    encoder: str = opt("vgg19", "the shipped encoder-decoder to time", choices=_adain_encoders)

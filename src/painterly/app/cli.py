@@ -42,7 +42,7 @@ from ..config import (
     opt,
 )
 from ..errors import DivergedError, Interrupted, PainterlyError, too_small_for_network
-from ..images import check_output_path, image_files, load_image, save_image
+from ..images import check_output_path, load_image, save_image
 from ..media.webcam import KEYS
 from ..memory import is_out_of_memory
 
@@ -464,43 +464,23 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 def _apply_folder(model: Any, src: Path, dest: Path, size: Optional[int], quiet: bool) -> int:
     """Every image under ``src`` painted into the same place under ``dest`` (as PNG); unreadable ones skipped."""
-    files = image_files(src)
-    if not files:
-        raise PainterlyError(f"no images in folder '{src}'")
-    if dest.exists() and not dest.is_dir():
-        raise PainterlyError(f"output '{dest}' must be a folder when the input is a folder")
-    created = not dest.exists()
-    dest.mkdir(parents=True, exist_ok=True)
-    skipped: list[str] = []
-    it: Any = files
-    if not quiet:
-        from tqdm import tqdm
+    from ..media.folder import paint_folder
 
-        it = tqdm(files, unit="img", dynamic_ncols=True, file=sys.stderr)
-    for f in it:
-        target = dest / f.relative_to(src).with_suffix(".png")
-        try:
-            img = model(f, size)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            save_image(img, target)
-        except PainterlyError as e:
-            skipped.append(str(e))
+    bar = Bar("img", quiet)
+    try:
+        res = paint_folder(lambda f: model(f, size), src, dest, callback=bar)
+    finally:
+        bar.close()
     if not quiet:
-        it.close()
-    if len(skipped) == len(files):
-        if created:
-            dest.rmdir()  # nothing was written: leave no empty folder behind
-        raise PainterlyError(f"none of the {len(files)} images in '{src}' could be painted (first: {skipped[0]})")
-    if not quiet:
-        for line in skipped:
+        for line in res.skipped:
             print(f"painterly: skipped: {line}", file=sys.stderr)
         print(
-            f"painterly: wrote {len(files) - len(skipped)} images to {dest}/"
-            + (f" ({len(skipped)} unreadable skipped)" if skipped else ""),
+            f"painterly: wrote {len(res.written)} images to {dest}/"
+            + (f" ({len(res.skipped)} unreadable skipped)" if res.skipped else ""),
             file=sys.stderr,
         )
-    elif skipped:
-        print(f"painterly: skipped {len(skipped)} unreadable images (first: {skipped[0]})", file=sys.stderr)
+    elif res.skipped:
+        print(f"painterly: skipped {len(res.skipped)} unreadable images (first: {res.skipped[0]})", file=sys.stderr)
     return EXIT_OK
 
 

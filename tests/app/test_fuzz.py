@@ -3,7 +3,7 @@
 * ``load_image`` on arbitrary bytes and on small valid images (every format and mode painterly reads) that were
   then truncated, overwritten or had bytes inserted: it returns an RGB picture at least 1x1, or raises a one-line
   ``PainterlyError`` naming the file.  Nothing else may escape.
-* ``painterly.cli.main`` on argument lists built from the real subcommands and flags (collected from
+* ``painterly.app.cli.main`` on argument lists built from the real subcommands and flags (collected from
   ``build_parser``) and hostile values: it returns an exit status, or argparse exits with 0 (--help) or 2
   (usage).  When the status is 1 the error is one line ("painterly: error: ..."), never a traceback and never the
   CLI's last-resort "internal error" (an exception the command did not turn into a user message).

@@ -356,7 +356,7 @@ def stylize(
 
 
 class AdaINStylizer(FrameStylizer):
-    """AdaIN with its painting(s) fixed, shaped like :class:`painterly.models.Stylizer` (``.tensor``, ``.frames``,
+    """AdaIN with its painting(s) fixed, shaped like :class:`painterly.feedforward.stylizer.Stylizer` (``.tensor``, ``.frames``,
     calling it) so video, folders and the webcam take it as a model: ``adain:PAINTING.jpg``."""
 
     def __init__(

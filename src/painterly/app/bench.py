@@ -111,7 +111,7 @@ def bench_transfer(
 def bench_feedforward(size: int = 512, runs: int = 10, device: str = "cpu") -> dict[str, Any]:
     """Milliseconds per ``size x size`` image for every registered architecture (random weights: speed does not
     depend on them), as trained ("plain": unfolded, same dtype and layout) and as ``painterly apply`` runs it
-    (:func:`painterly.networks.for_inference`), with parameter counts and multiply-adds."""
+    (:func:`painterly.feedforward.networks.for_inference`), with parameter counts and multiply-adds."""
     from ..feedforward.networks import NETWORKS, count_parameters, create_network, for_inference, multiply_adds
 
     dev = resolve_device(device)

@@ -595,7 +595,7 @@ class StyleTransfer:
 def video_painter(
     engine: StyleTransfer, style: ImageLike, warm_iterations: int, callback: Optional[Callable[[Iterate], None]] = None
 ) -> Callable[[list], list]:
-    """Frames -> painted frames for :func:`painterly.video.stylize_video`: the first frame with ``engine``'s whole
+    """Frames -> painted frames for :func:`painterly.media.video.stylize_video`: the first frame with ``engine``'s whole
     schedule, each later one at full size only, ``warm_iterations`` steps from the previous frame's picture (its
     painting is mostly done: only what moved needs repainting)."""
     import numpy as np

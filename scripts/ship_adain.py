@@ -126,14 +126,17 @@ def main() -> None:
         d = distances(out, content, style)
         return d["style"], d["content"]
 
+    # the shipping alpha is always among them: float16 is compared with float32 at the alpha the card scores
+    alphas = a.alphas if a.eval_only else sorted({*a.alphas, AdainConfig().alpha}, reverse=True)
+    methods = a.methods if a.eval_only or "adain" in a.methods else ["adain", *a.methods]
     full = AdaIN(str(a.checkpoint), "cpu")
     print(f"{a.checkpoint}: step {ck['step']}, {ck.get('seconds', 0) / 60:.0f} min; held out: {held_out}", flush=True)
     results = {
         f"{m} alpha {al:g}": summary(
             evaluate(full, held_out, photos, a.size, score, a.work / (m if al == 1.0 else f"{m}_{al:g}"), m, al)
         )
-        for m in a.methods
-        for al in a.alphas
+        for m in methods
+        for al in alphas
     }
     for m, r in results.items():
         print(f"held-out {m}: {r}", flush=True)

@@ -356,8 +356,9 @@ def stylize(
 
 
 class AdaINStylizer(FrameStylizer):
-    """AdaIN with its painting(s) fixed, shaped like :class:`painterly.feedforward.stylizer.Stylizer` (``.tensor``, ``.frames``,
-    calling it) so video, folders and the webcam take it as a model: ``adain:PAINTING.jpg``."""
+    """AdaIN with its painting(s) fixed, shaped like :class:`painterly.feedforward.stylizer.Stylizer`
+    (``.tensor``, ``.frames``, calling it) so video, folders and the webcam take it as a model:
+    ``adain:PAINTING.jpg``."""
 
     def __init__(
         self,

@@ -1,6 +1,7 @@
 """A folder of pictures through any one-pass model: every image painted into the same place under the output
 folder, as PNG; unreadable ones skipped.  Each PNG is encoded in a second thread while the network paints the next
-picture (encoding a 640x360 PNG costs about as long as painting it on a 2-core CPU)."""
+picture: encoding a 640x360 PNG costs about as long as painting it.  On 2 cores that gains nothing (the network
+keeps both busy; benchmarks/RESULTS.md); it is for machines with cores to spare."""
 
 from __future__ import annotations
 

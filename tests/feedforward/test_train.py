@@ -335,26 +335,8 @@ def test_divergence_stops_with_a_message_and_keeps_the_last_checkpoint(tmp_path,
     from painterly.app.cli import main
 
     model = tmp_path / "m.pt"
-    argv = [
-        "train",
-        str(style_path),
-        "--data",
-        str(photos),
-        "-o",
-        str(model),
-        "--batch-size",
-        "2",
-        "--image-size",
-        "32",
-        "--workers",
-        "0",
-        "--precision",
-        "fp32",
-        "--preview-every",
-        "0",
-        "-q",
-    ]
-    assert main(argv + ["--steps", "4"]) == 0
+    argv = [*_train_args(style_path, photos, model, 4), "--precision", "fp32", "--preview-every", "0", "-q"]
+    assert main(argv) == 0
     before = model.read_bytes()
     assert main(argv + ["--steps", "10", "--resume", "--lr", "1e12"]) == 1  # a learning rate that blows up
     err = capsys.readouterr().err

@@ -281,6 +281,18 @@ def _adain_encoders() -> list[str]:
     return list(ENCODERS)
 
 
+def _adain_methods() -> list[str]:
+    from .adain.ops import METHODS
+
+    return list(METHODS)
+
+
+def _decoder_layers() -> list[str]:
+    from .adain.ops import WCT_LEVELS
+
+    return list(WCT_LEVELS)
+
+
 @dataclass
 class TrainConfig(Options):
     """Options of training a feed-forward style network (Johnson et al. 2016; Pandey et al. 2018; Tran & Nguyen's
@@ -368,8 +380,10 @@ class AdainConfig(Options):
     )
     method: str = opt(
         "adain",
-        "feature transform: adain (mean and std) or wct (whitening-colouring, Li et al. 2017: the full covariance)",
-        choices=["adain", "wct"],
+        "feature transform: adain (mean and std); wct (whitening-colouring at relu4_1, Li et al. 2017: the full "
+        "covariance); multi-wct (Li et al. 2017's whole pipeline: whitening-colouring at relu4_1, 3_1, 2_1 and 1_1 "
+        "in turn, coarse to fine, each through its own decoder: the painting's texture down to its finest strokes)",
+        choices=_adain_methods,
     )
     extra_style: tuple[str, ...] = opt((), "another painting to blend in (repeatable)", repeat=True, metavar="PATH")
     style_blend: tuple[float, ...] = opt(
@@ -400,6 +414,12 @@ class AdainConfig(Options):
     decoder: Optional[str] = opt(
         None, "decoder checkpoint from 'painterly train-adain' (default: the shipped one)", metavar="DECODER.pt"
     )
+    wct_decoders: Optional[str] = opt(
+        None,
+        "folder of the decoders of --method multi-wct, wct-relu4_1.pt .. wct-relu1_1.pt from 'painterly train-adain "
+        "--layer' (default: the shipped ones)",
+        metavar="DIR",
+    )
     device: str = device_opt()
     precision: str = precision_opt("arithmetic: auto (bf16 where supported), fp32, bf16")
 
@@ -427,6 +447,13 @@ class AdainTrainConfig(Options):
         "the encoder: vgg19, or vgg19-quarter, a student with a quarter of its channels distilled from it in the "
         "first --distill-steps (Wang et al. 2020; about 1/16 of the multiply-adds)",
         choices=_adain_encoders,
+    )
+    layer: str = opt(
+        "relu4_1",
+        "the encoder layer the decoder inverts: relu4_1 for AdaIN; relu3_1, relu2_1 or relu1_1 train a shallower "
+        "decoder to invert the encoder only (no style loss: every step is the reconstruction), the decoders of "
+        "--method multi-wct (Li et al. 2017)",
+        choices=_decoder_layers,
     )
     distill_steps: int = opt(
         0,
@@ -491,6 +518,12 @@ class ApplyConfig(Options):
         metavar="W",
     )
     batch: int = opt(1, "video: frames per network call; 1 was fastest on the development CPU", min=1, max=256)
+    folder_format: str = opt(
+        "png",
+        "folder: the format of the pictures written: png (lossless; writing one costs about as long as painting "
+        "it), jpg or webp (quality 95; jpg writes several times faster, benchmarks/RESULTS.md)",
+        choices=["png", "jpg", "webp"],
+    )
 
     def variant_for(self, video: bool) -> str:
         """The shipped network to use: ``variant``, or with ``auto`` realtime for a video and quality otherwise."""

@@ -23,6 +23,9 @@ CARDS = PRETRAINED / "cards.json"
 #: the encoder distilled from it (with its student encoder inside)
 ADAIN_DECODERS = {"vgg19": PRETRAINED / "adain" / "decoder.pt", "vgg19-quarter": PRETRAINED / "adain" / "distilled.pt"}
 ADAIN_DECODER = ADAIN_DECODERS["vgg19"]
+#: the reconstruction decoders of the multi-level whitening-colouring transform (Li et al. 2017), by the VGG19 layer
+#: each inverts (trained by scripts/train_wct.sh)
+WCT_DECODERS = {k: PRETRAINED / "adain" / f"wct-{k}.pt" for k in ("relu4_1", "relu3_1", "relu2_1", "relu1_1")}
 #: the example pictures of the source tree (not installed with the package)
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

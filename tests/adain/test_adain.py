@@ -81,6 +81,22 @@ def test_decoder_mirrors_the_encoder():
     assert len(convs) == 9 and convs[0].in_channels == 512  # conv4_1 .. conv1_1 mirrored
 
 
+@pytest.mark.parametrize(
+    "layer, channels, stride, convs", [("relu3_1", 256, 4, 5), ("relu2_1", 128, 2, 3), ("relu1_1", 64, 1, 1)]
+)
+def test_a_shallower_decoder_is_the_tail_of_the_mirror(layer, channels, stride, convs):
+    """The decoders of the multi-level transform (Li et al. 2017): each the mirror of VGG19 from its own layer."""
+    d = Decoder(width=0.25, layer=layer)
+    assert d(torch.rand(1, channels, 6, 5)).shape == (1, 3, 6 * stride, 5 * stride)
+    got = [m for m in d.modules() if isinstance(m, torch.nn.Conv2d)]
+    tail = [m for m in Decoder(width=0.25).modules() if isinstance(m, torch.nn.Conv2d)][-convs:]
+    assert len(got) == convs and got[0].in_channels == channels
+    assert [m.out_channels for m in got[1:]] == [m.out_channels for m in tail[1:]]
+    assert d.settings == {"width": 0.25, "layer": layer}
+    with pytest.raises(PainterlyError, match="relu5_1"):
+        Decoder(layer="relu5_1")
+
+
 @pytest.fixture
 def data(tmp_path):
     rng = np.random.default_rng(0)
@@ -154,6 +170,23 @@ def test_the_warm_up_learns_to_invert_the_encoder_then_the_adain_losses_follow(d
     first = np.mean([s.terms["pixels"] for s in seen[:3]])
     last = np.mean([s.terms["pixels"] for s in seen[27:30]])
     assert last < 0.7 * first, (first, last)
+
+
+def test_a_shallower_layer_trains_only_to_invert(data, tmp_path):
+    """--layer relu2_1: every step is the reconstruction (pixels and relu1_1/relu2_1 features), the pixel error
+    falls, and the checkpoint names its layer; resuming it as another layer is refused."""
+    out = tmp_path / "r21.pt"
+    cfg = _cfg(data, out, steps=30, layer="relu2_1", lr=3e-3, preview_every=30)
+    seen = []
+    train_adain(cfg, seen.append)
+    assert all(set(s.terms) == {"pixels", "features", "total"} for s in seen)
+    assert np.mean([s.terms["pixels"] for s in seen[-3:]]) < 0.7 * np.mean([s.terms["pixels"] for s in seen[:3]])
+    assert load_decoder_checkpoint(out)["settings"] == {"width": 0.125, "layer": "relu2_1"}
+    assert out.with_suffix(".preview.jpg").is_file()
+    with pytest.raises(PainterlyError, match="relu2_1, not relu3_1"):
+        train_adain(cfg.replace(layer="relu3_1", steps=31, resume=True))
+    with pytest.raises(PainterlyError, match="relu4_1 only"):
+        train_adain(cfg.replace(encoder="vgg19-quarter", output=str(tmp_path / "x.pt")))
 
 
 def test_a_distilled_encoder_learns_the_teacher_then_its_decoder_paints(data, tmp_path):
@@ -438,3 +471,46 @@ def test_tiles_give_the_same_picture_as_the_whole(method, content_path, style_pa
         tiled = model.tensor(photo, styles, method=method, masks=m, tile=64)
         assert tiled.shape == whole.shape == (1, 3, 136, 200)
         assert float((tiled - whole).abs().mean()) < 2e-3 and float((tiled - whole).abs().max()) < 0.05
+
+
+@pytest.fixture(scope="module")
+def level_decoders(tmp_path_factory):
+    """A tiny reconstruction decoder of every level, trained a few steps on noise photos (enough to run the
+    pipeline, not to paint well)."""
+    root = tmp_path_factory.mktemp("wct")
+    rng = np.random.default_rng(1)
+    photos = root / "photos"
+    photos.mkdir()
+    for i in range(4):
+        Image.fromarray((rng.random((40, 40, 3)) * 255).astype(np.uint8)).save(photos / f"p{i}.png")
+    for layer in ("relu4_1", "relu3_1", "relu2_1", "relu1_1"):
+        train_adain(_cfg((photos, photos), root / f"wct-{layer}.pt", steps=2, layer=layer))
+    return root
+
+
+def test_multi_level_wct_runs_every_level_and_tiles_without_seams(level_decoders, content_path, style_path):
+    """--method multi-wct (Li et al. 2017, sec. 3.2): the four levels in turn; masks and blends work as with one
+    level; a picture painted in tiles is the whole picture's (in float32: the whitening of each level magnifies
+    rounding, more so with these untrained decoders); a missing decoder is named."""
+    model = AdaIN(device="cpu", precision="fp32", wct_decoders=level_decoders)
+    photo = torch.from_numpy(np.asarray(Image.open(content_path).convert("RGB").resize((200, 136)), np.float32) / 255)
+    model_input = photo.permute(2, 0, 1)[None]
+    code = model.style_code(style_path, 200, levels=True)
+    assert set(code.levels) == {"relu3_1", "relu2_1", "relu1_1"} and code.at("relu1_1").cov.shape == (64, 64)
+    tiled_code = model.style_code(style_path, 200, tile=64, levels=True)
+    assert torch.allclose(tiled_code.at("relu2_1").std, code.at("relu2_1").std, rtol=1e-3)
+    masks = torch.zeros(2, 136, 200)
+    masks[0, :, :100], masks[1, :, 100:] = 1, 1
+    other = model.style_code(content_path, 200, levels=True)
+    for styles, m in (([code], None), ([code, other], masks)):
+        whole = model.tensor(model_input, styles, method="multi-wct", masks=m)
+        tiled = model.tensor(model_input, styles, method="multi-wct", masks=m, tile=64)
+        assert tiled.shape == whole.shape == (1, 3, 136, 200)
+        assert float((tiled - whole).abs().mean()) < 3e-3 and float((tiled - whole).abs().max()) < 0.15
+    out = model(content_path, style_path, size=64, method="multi-wct", weights=None)
+    assert max(out.size) == 64
+    with pytest.raises(PainterlyError, match="no relu3_1"):
+        model.tensor(model_input, [model.style_code(style_path, 200)], method="multi-wct")
+    empty = AdaIN(device="cpu", wct_decoders=level_decoders / "nowhere")
+    with pytest.raises(PainterlyError, match="relu4_1 decoder of --method multi-wct is missing"):
+        empty(content_path, style_path, size=64, method="multi-wct")

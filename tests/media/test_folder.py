@@ -47,6 +47,21 @@ def test_every_picture_painted_in_place_as_png_and_the_broken_one_skipped(tmp_pa
         assert np.abs(np.asarray(Image.open(p), dtype=np.int16) - alone).max() == 0
 
 
+def test_jpeg_pictures_for_a_folder_from_the_cli(tmp_path, cli):
+    """--folder-format jpg: the same relative paths as .jpg, real JPEG files; an unknown format is refused."""
+    src, dest = tmp_path / "photos", tmp_path / "painted"
+    _photos(src)
+    r = cli("apply", MODEL, str(src), "-o", str(dest), "--size", "48", "--folder-format", "jpg", "-q")
+    assert r.returncode == 0, r.stderr
+    got = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file())
+    assert got == ["a/p1.jpg", "a/p3.jpg", "b/c/p0.jpg", "b/c/p2.jpg"]
+    assert all(Image.open(dest / g).format == "JPEG" for g in got)
+    with pytest.raises(PainterlyError, match="unsupported picture format '.gif'"):
+        paint_folder(lambda f: Image.new("RGB", (8, 8)), src, tmp_path / "x", suffix=".gif")
+    r = cli("apply", MODEL, str(src), "-o", str(tmp_path / "y"), "--folder-format", "gif")
+    assert r.returncode != 0 and "gif" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_nothing_paintable_leaves_no_output_folder(tmp_path, model):
     src, dest = tmp_path / "photos", tmp_path / "painted"
     src.mkdir()

@@ -30,8 +30,19 @@ from ..images import ImageLike, load_image, mask_regions, resize_long_side, scal
 from ..media.frames import FrameStylizer
 from ..memory import oom_guard
 from ..runtime import channels_last, resolve_device, resolve_precision
-from ..shipped import ADAIN_DECODERS
-from .ops import ENCODER_LAYER, ENCODERS, METHODS, StyleCode, create_encoder, feature_transform, student_encoder
+from ..shipped import ADAIN_DECODERS, WCT_DECODERS
+from .ops import (
+    ENCODER_LAYER,
+    ENCODERS,
+    METHODS,
+    STRIDES,
+    VGG19_CHANNELS,
+    WCT_LEVELS,
+    StyleCode,
+    create_encoder,
+    feature_transform,
+    student_encoder,
+)
 
 
 def _conv(cin: int, cout: int, relu: bool = True) -> list[nn.Module]:
@@ -42,29 +53,35 @@ class Decoder(nn.Module):
     """The encoder mirrored (Huang & Belongie 2017, sec. 6): relu4_1 features (512 channels, 1/8 size) -> RGB.
     Pooling becomes nearest-neighbour upsampling, reflection padding everywhere, no normalisation layers.
     ``width`` scales every hidden layer's channels (1: the paper's decoder; 0.5 is about 4x cheaper); ``features``
-    is the encoder's channels at relu4_1 (512 for VGG19, fewer for a distilled encoder)."""
+    is the encoder's channels at ``layer`` (VGG19's by default, fewer for a distilled encoder).  ``layer``: a
+    shallower layer (relu3_1, relu2_1, relu1_1) gives the shorter mirror of that layer, as the decoders of the
+    multi-level whitening-colouring transform (Li et al. 2017, "Universal Style Transfer via Feature Transforms",
+    sec. 3.2)."""
 
-    def __init__(self, width: float = 1.0, features: int = 512) -> None:
+    def __init__(self, width: float = 1.0, features: Optional[int] = None, layer: str = ENCODER_LAYER) -> None:
         super().__init__()
+        if layer not in VGG19_CHANNELS:
+            raise PainterlyError(f"unknown decoder layer '{layer}' (choices: {', '.join(VGG19_CHANNELS)})")
+        features = VGG19_CHANNELS[layer] if features is None else int(features)
+        self.layer = layer
         self.settings: dict[str, Any] = {"width": float(width)}
-        if features != 512:  # a distilled encoder's relu4_1
-            self.settings["features"] = int(features)
+        if layer != ENCODER_LAYER:
+            self.settings["layer"] = layer
+        if features != VGG19_CHANNELS[layer]:  # a distilled encoder's
+            self.settings["features"] = features
         c = [max(8, round(n * width)) for n in (256, 128, 64)]
         up = lambda: nn.Upsample(scale_factor=2, mode="nearest")  # noqa: E731
-        self.layers = nn.Sequential(
-            *_conv(features, c[0]),
-            up(),
-            *_conv(c[0], c[0]),
-            *_conv(c[0], c[0]),
-            *_conv(c[0], c[0]),
-            *_conv(c[0], c[1]),
-            up(),
-            *_conv(c[1], c[1]),
-            *_conv(c[1], c[2]),
-            up(),
-            *_conv(c[2], c[2]),
-            *_conv(c[2], 3, relu=False),
-        )
+        # the mirror of VGG19 from relu4_1 down; a shallower layer's decoder is its tail (the same modules)
+        stages = {
+            "relu4_1": lambda f: (
+                [*_conv(f, c[0]), up(), *_conv(c[0], c[0]), *_conv(c[0], c[0]), *_conv(c[0], c[0])]
+                + stages["relu3_1"](c[0])
+            ),
+            "relu3_1": lambda f: [*_conv(f, c[1]), up(), *_conv(c[1], c[1])] + stages["relu2_1"](c[1]),
+            "relu2_1": lambda f: [*_conv(f, c[2]), up(), *_conv(c[2], c[2])] + stages["relu1_1"](c[2]),
+            "relu1_1": lambda f: _conv(f, 3, relu=False),
+        }
+        self.layers = nn.Sequential(*stages[layer](features))
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
         return self.layers(f)
@@ -138,6 +155,7 @@ class AdaIN:
         device: str = "auto",
         precision: str = "auto",
         encoder: str = "vgg19",
+        wct_decoders: Optional[Union[str, Path]] = None,
     ) -> None:
         if encoder not in ADAIN_DECODERS:
             raise PainterlyError(f"unknown encoder '{encoder}' (choices: {', '.join(ADAIN_DECODERS)})")
@@ -153,27 +171,64 @@ class AdaIN:
         self.encoder = encoder_from_checkpoint(self.checkpoint, self.path, self.device, self.dtype)
         self.decoder = channels_last(decoder_from_checkpoint(self.checkpoint, self.path), self.dtype, self.device)
         self.margin = 16  # pixels of mirror padding around the photo (see tensor)
+        self.wct_paths = (
+            {k: Path(wct_decoders) / v.name for k, v in WCT_DECODERS.items()} if wct_decoders else dict(WCT_DECODERS)
+        )
+        self._levels: dict[str, nn.Module] = {}
+
+    def level_decoder(self, layer: str) -> nn.Module:
+        """The reconstruction decoder of ``layer`` for the multi-level transform (loaded on first use)."""
+        if layer not in self._levels:
+            if encoder_name(self.checkpoint) != "vgg19":
+                raise PainterlyError("--method multi-wct works on the vgg19 encoder (its decoders invert VGG19)")
+            path = self.wct_paths[layer]
+            if not path.is_file():
+                raise PainterlyError(
+                    f"the {layer} decoder of --method multi-wct is missing ('{path}'); "
+                    f"train it with 'painterly train-adain --layer {layer}'"
+                )
+            ck = load_decoder_checkpoint(path)
+            if ck.get("settings", {}).get("layer", ENCODER_LAYER) != layer:
+                raise PainterlyError(f"'{path}' is not a decoder of {layer}")
+            self._levels[layer] = channels_last(decoder_from_checkpoint(ck, path), self.dtype, self.device)
+        return self._levels[layer]
 
     @torch.inference_mode()
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, 3, H, W) in [0, 1] -> relu4_1 features (network dtype)."""
-        return self.encoder(x.to(self.device), [ENCODER_LAYER])[ENCODER_LAYER]
+    def encode(self, x: torch.Tensor, layer: str = ENCODER_LAYER) -> torch.Tensor:
+        """(B, 3, H, W) in [0, 1] -> the features of ``layer`` (relu4_1 by default; network dtype)."""
+        return self.encoder(x.to(self.device), [layer])[layer]
 
     @torch.inference_mode()
-    def style_code(self, style: ImageLike, size: Optional[int] = None, tile: int = 0) -> StyleCode:
+    def code_of(self, x: torch.Tensor, levels: bool = False, tile: int = 0) -> StyleCode:
+        """The statistics of one picture (1, 3, H, W); with ``levels``, of every level of the multi-level
+        transform too; a picture longer than ``tile`` (if set) is encoded tile by tile."""
+        layers = WCT_LEVELS if levels else (ENCODER_LAYER,)
+        if not tile or max(x.shape[-2:]) <= tile:
+            feats = self.encoder(x.to(self.device), list(layers))
+            codes = {k: StyleCode.of(feats[k]) for k in layers}
+        else:
+            tile = max(64, tile // 8 * 8)
+            codes = {k: StyleCode.of_chunks(self.encode_tiled(x.to(self.device), tile, k)) for k in layers}
+        code = codes[ENCODER_LAYER]
+        code.levels = {k: v for k, v in codes.items() if k != ENCODER_LAYER}
+        return code
+
+    @torch.inference_mode()
+    def style_code(
+        self, style: ImageLike, size: Optional[int] = None, tile: int = 0, levels: bool = False
+    ) -> StyleCode:
         """A painting's statistics, the painting scaled to long side ``size`` first (if given); a painting longer
-        than ``tile`` (if set) is encoded tile by tile."""
+        than ``tile`` (if set) is encoded tile by tile; ``levels`` for ``method="multi-wct"``."""
         img = load_image(style, "style image")
         if size:
             img = resize_long_side(img, size)
-        x = to_tensor(img)
-        if not tile or max(img.size) <= tile:
-            return StyleCode.of(self.encode(x))
-        return StyleCode.of_chunks(self.encode_tiled(x.to(self.device), max(64, tile // 8 * 8)))
+        return self.code_of(to_tensor(img), levels, tile)
 
     @torch.inference_mode()
-    def decode(self, f: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-        y = self.decoder(f.to(self.dtype).contiguous(memory_format=torch.channels_last)).float()
+    def decode(self, f: torch.Tensor, size: tuple[int, int], decoder: Optional[nn.Module] = None) -> torch.Tensor:
+        """Features -> (B, 3, ``size``) in [0, 1], through the AdaIN decoder or ``decoder``."""
+        decoder = self.decoder if decoder is None else decoder
+        y = decoder(f.to(self.dtype).contiguous(memory_format=torch.channels_last)).float()
         if tuple(y.shape[-2:]) != tuple(size):  # sides not divisible by 8: the decoder's output is 8-aligned
             y = nn.functional.interpolate(y, size=size, mode="bilinear", align_corners=False)
         return y.clamp(0, 1)
@@ -225,21 +280,78 @@ class AdaIN:
         return apply
 
     @torch.inference_mode()
-    def encode_tiled(self, x: torch.Tensor, tile: int) -> torch.Tensor:
-        """relu4_1 features of a large picture (1, 3, H, W), tile by tile: each tile encoded
-        with a margin of context (the encoder's receptive field) and only its own part kept, so the map equals
-        the whole picture's but memory is bounded by the tile."""
+    def encode_tiled(self, x: torch.Tensor, tile: int, layer: str = ENCODER_LAYER) -> torch.Tensor:
+        """The features of ``layer`` of a large picture (1, 3, H, W; sides multiples of 8), tile by tile: each
+        tile encoded with a margin of context (the encoder's receptive field) and only its own part kept, so the
+        map equals the whole picture's but memory is bounded by the tile."""
         h, w = x.shape[-2:]
+        s = STRIDES[layer]
         out: Optional[torch.Tensor] = None
         for y0, y1, a0, a1 in _spans(h, tile, TILE_MARGIN):
             for x0, x1, b0, b1 in _spans(w, tile, TILE_MARGIN):
-                f = self.encode(x[..., a0:a1, b0:b1])
+                f = self.encode(x[..., a0:a1, b0:b1], layer)
                 if out is None:
-                    out = torch.empty(1, f.shape[1], h // 8, w // 8, dtype=f.dtype, device=f.device)
-                oy, ox, ny, nx = (y0 - a0) // 8, (x0 - b0) // 8, (y1 - y0) // 8, (x1 - x0) // 8
-                out[..., y0 // 8 : y1 // 8, x0 // 8 : x1 // 8] = f[..., oy : oy + ny, ox : ox + nx]
+                    out = torch.empty(1, f.shape[1], h // s, w // s, dtype=f.dtype, device=f.device)
+                oy, ox, ny, nx = (y0 - a0) // s, (x0 - b0) // s, (y1 - y0) // s, (x1 - x0) // s
+                out[..., y0 // s : y1 // s, x0 // s : x1 // s] = f[..., oy : oy + ny, ox : ox + nx]
         assert out is not None
         return out
+
+    @torch.inference_mode()
+    def decode_tiled(
+        self,
+        f: torch.Tensor,
+        apply: Callable[[torch.Tensor, Optional[torch.Tensor]], torch.Tensor],
+        masks: Optional[torch.Tensor],
+        size: tuple[int, int],
+        tile: int,
+        layer: str = ENCODER_LAYER,
+        decoder: Optional[nn.Module] = None,
+    ) -> torch.Tensor:
+        """The picture (1, 3, ``size``) of the whole feature map ``f`` of ``layer``, transformed by ``apply`` and
+        decoded tile by tile, each tile with a margin of context cut off again (no seams; memory bounded by the
+        tile)."""
+        s = STRIDES[layer]
+        y = torch.empty(1, 3, *size, device=f.device)
+        fm = TILE_MARGIN // s  # the decoder's margin, in feature positions
+        for y0, y1, a0, a1 in _spans(size[0] // s, tile // s, fm):
+            for x0, x1, b0, b1 in _spans(size[1] // s, tile // s, fm):
+                part = masks[:, a0 * s : a1 * s, b0 * s : b1 * s] if masks is not None else None
+                out = self.decode(apply(f[..., a0:a1, b0:b1], part), ((a1 - a0) * s, (b1 - b0) * s), decoder)
+                y[..., y0 * s : y1 * s, x0 * s : x1 * s] = out[
+                    ..., (y0 - a0) * s : (y1 - a0) * s, (x0 - b0) * s : (x1 - b0) * s
+                ]
+        return y
+
+    @torch.inference_mode()
+    def multi_level(
+        self,
+        x: torch.Tensor,
+        styles: Sequence[StyleCode],
+        weights: Optional[Sequence[float]] = None,
+        alpha: float = 1.0,
+        masks: Optional[torch.Tensor] = None,
+        tile: int = 0,
+    ) -> torch.Tensor:
+        """The multi-level whitening-colouring transform (Li et al. 2017, sec. 3.2) of padded pictures (B, 3, H, W;
+        sides multiples of 8): at relu4_1, then relu3_1, relu2_1 and relu1_1, the picture so far is encoded, its
+        features whitened and coloured with the painting's (``alpha`` of them), and decoded by that level's
+        reconstruction decoder; coarse forms first, the finest strokes last."""
+        size = (x.shape[-2], x.shape[-1])
+        tiled = bool(tile) and max(size) > tile and x.shape[0] == 1
+        tile = max(64, tile // 8 * 8)
+        y = x
+        for layer in WCT_LEVELS:
+            codes = [c.at(layer) for c in styles]
+            decoder = self.level_decoder(layer)
+            if not tiled:
+                f = self.encode(y, layer)
+                y = self.decode(self.transform(f, codes, weights, alpha, "wct", masks), size, decoder)
+            else:
+                f = self.encode_tiled(y, tile, layer)
+                apply = self._transformer(StyleCode.of_chunks(f), codes, weights, alpha, "wct")
+                y = self.decode_tiled(f, apply, masks, size, tile, layer, decoder)
+        return y
 
     @torch.inference_mode()
     def tensor(
@@ -264,23 +376,15 @@ class AdaIN:
         if masks is not None:
             masks = nn.functional.pad(masks[None].float().to(self.device), pad, mode=mode)[0]
         size = (xp.shape[-2], xp.shape[-1])
+        if method == "multi-wct":
+            return self.multi_level(xp, styles, weights, alpha, masks, tile)[..., m : m + h, m : m + w]
         if not tile or max(size) <= tile or xp.shape[0] != 1:
             y = self.decode(self.transform(self.encode(xp), styles, weights, alpha, method, masks), size)
             return y[..., m : m + h, m : m + w]
         tile = max(64, tile // 8 * 8)
         f = self.encode_tiled(xp, tile)
         apply = self._transformer(StyleCode.of_chunks(f), styles, weights, alpha, method)
-        y = torch.empty(1, 3, *size, device=xp.device)
-        fm = TILE_MARGIN // 8  # the decoder's margin, in feature positions
-        for y0, y1, a0, a1 in _spans(size[0] // 8, tile // 8, fm):
-            for x0, x1, b0, b1 in _spans(size[1] // 8, tile // 8, fm):
-                part = masks[:, a0 * 8 : a1 * 8, b0 * 8 : b1 * 8] if masks is not None else None
-                t = apply(f[..., a0:a1, b0:b1], part)
-                out = self.decode(t, ((a1 - a0) * 8, (b1 - b0) * 8))
-                y[..., y0 * 8 : y1 * 8, x0 * 8 : x1 * 8] = out[
-                    ..., (y0 - a0) * 8 : (y1 - a0) * 8, (x0 - b0) * 8 : (x1 - b0) * 8
-                ]
-        return y[..., m : m + h, m : m + w]
+        return self.decode_tiled(f, apply, masks, size, tile)[..., m : m + h, m : m + w]
 
     def __call__(
         self,
@@ -310,11 +414,17 @@ class AdaIN:
             x = to_tensor(photo)
             imgs = [to_pil(match_colors(to_tensor(s), x)) for s in imgs]
         s_side = style_size or max(photo.size)
+        if method not in METHODS:
+            raise PainterlyError(f"unknown method '{method}' (choices: {', '.join(METHODS)})")
+        levels = method == "multi-wct"
+        if levels:
+            for layer in WCT_LEVELS:  # a missing decoder is named before any work
+                self.level_decoder(layer)
 
         def probe(side: int) -> int:  # the same work at long side ``side``, for oom_guard's hint
             w, h = scaled_size(photo.size, side)
             x = torch.rand(1, 3, h, w)
-            self.tensor(x, [StyleCode.of(self.encode(x))] * len(imgs), weights, alpha, method, tile=tile)
+            self.tensor(x, [self.code_of(x, levels)] * len(imgs), weights, alpha, method, tile=tile)
             return w * h
 
         tiled = bool(tile) and max(photo.size) > tile  # then memory is bounded by the tile, not the picture
@@ -325,7 +435,7 @@ class AdaIN:
             probe=probe,
             pixels=None if tiled else photo.width * photo.height,
         ):
-            codes = [self.style_code(s, s_side, tile) for s in imgs]
+            codes = [self.style_code(s, s_side, tile, levels) for s in imgs]
             masks = mask_regions(mask, len(codes), photo.size) if mask is not None else None
             return to_pil(self.tensor(to_tensor(photo), codes, weights, alpha, method, masks, tile))
 
@@ -340,7 +450,7 @@ def stylize(
     """Paint ``content`` like ``style`` in one pass; options as :class:`painterly.config.AdainConfig` (or ``cfg``).
     Pass ``model`` to reuse a loaded encoder-decoder across calls."""
     cfg = cfg.replace(**options) if cfg is not None else make_config(AdainConfig, options)
-    model = model or AdaIN(cfg.decoder, cfg.device, cfg.precision, cfg.encoder)
+    model = model or AdaIN(cfg.decoder, cfg.device, cfg.precision, cfg.encoder, cfg.wct_decoders)
     return model(
         content,
         [style, *cfg.extra_style],
@@ -370,10 +480,11 @@ class AdaINStylizer(FrameStylizer):
         method: str = "adain",
         style_size: int = 512,
         preserve_color: bool = False,
+        wct_decoders: Optional[str] = None,
     ) -> None:
-        self.model = AdaIN(decoder, device)
+        self.model = AdaIN(decoder, device, wct_decoders=wct_decoders)
         self.styles: list[Any] = list(style) if isinstance(style, (list, tuple)) else [style]
-        self.codes = [self.model.style_code(s, style_size) for s in self.styles]
+        self.codes = [self.model.style_code(s, style_size, levels=method == "multi-wct") for s in self.styles]
         self.alpha = AdainConfig.alpha if alpha is None else alpha
         self.weights, self.method, self.preserve_color = weights, method, preserve_color
         self.device, self.dtype = self.model.device, self.model.dtype

@@ -4,7 +4,7 @@ whitening-colouring transform (Li et al. 2017), blends of paintings' statistics,
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Union
 
 import torch
@@ -12,13 +12,20 @@ from torch import nn
 
 from ..backbones import create_backbone
 from ..backbones.vgg import VGG, VGG19_CFG, normalize_filters, shipped_filter_means
+from ..errors import PainterlyError
 
 #: the encoder's layer that AdaIN transforms and the decoder inverts
 ENCODER_LAYER = "relu4_1"
 #: the encoder's layers whose statistics (mean and std) the decoder's style loss matches (Huang & Belongie 2017,
 #: sec. 6)
 STATISTICS_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
-METHODS = ("adain", "wct")
+#: VGG19's channels at the layers a decoder can invert, shallowest last: the levels of the multi-level
+#: whitening-colouring transform (Li et al. 2017, sec. 3.2), coarse to fine
+VGG19_CHANNELS = {"relu4_1": 512, "relu3_1": 256, "relu2_1": 128, "relu1_1": 64}
+WCT_LEVELS = tuple(VGG19_CHANNELS)
+#: each level's stride: pixels per feature position
+STRIDES = {"relu4_1": 8, "relu3_1": 4, "relu2_1": 2, "relu1_1": 1}
+METHODS = ("adain", "wct", "multi-wct")
 #: the encoders AdaIN can run on -> their channels relative to VGG19's: VGG19 itself, and the student distilled from
 #: it with a quarter of its channels (Wang et al. 2020), about 1/16 of its multiply-adds
 ENCODERS = {"vgg19": 1.0, "vgg19-quarter": 0.25}
@@ -81,11 +88,21 @@ def adain(content: torch.Tensor, style_mean: torch.Tensor, style_std: torch.Tens
 
 @dataclass
 class StyleCode:
-    """What the transforms need of a painting's relu4_1 features: mean, std, and (for WCT) the covariance."""
+    """What the transforms need of a painting's relu4_1 features: mean, std, and (for WCT) the covariance; for
+    the multi-level transform, the same of every level in ``levels`` (layer -> code)."""
 
     mean: torch.Tensor  # (1, C, 1, 1)
     std: torch.Tensor  # (1, C, 1, 1)
     cov: torch.Tensor  # (C, C)
+    levels: dict[str, StyleCode] = field(default_factory=dict)
+
+    def at(self, layer: str) -> StyleCode:
+        """The code of ``layer`` (this one at relu4_1)."""
+        if layer == ENCODER_LAYER:
+            return self
+        if layer not in self.levels:
+            raise PainterlyError(f"this painting's statistics hold no {layer} (take them with levels=True)")
+        return self.levels[layer]
 
     @staticmethod
     def of(f: torch.Tensor) -> StyleCode:
@@ -117,10 +134,12 @@ class StyleCode:
         """Interpolate several paintings' statistics (Huang & Belongie 2017, sec. 7.2)."""
         w = torch.tensor(weights, dtype=torch.float32)
         w = w / w.sum()
+        shared = set.intersection(*(set(c.levels) for c in codes)) if codes else set()
         return StyleCode(
             sum(wi * c.mean for wi, c in zip(w, codes)),
             sum(wi * c.std for wi, c in zip(w, codes)),
             sum(wi * c.cov for wi, c in zip(w, codes)),
+            {k: StyleCode.blend([c.levels[k] for c in codes], weights) for k in sorted(shared)},
         )
 
 

@@ -25,6 +25,7 @@ from .ops import (
     ENCODER_LAYER,
     ENCODERS,
     STATISTICS_LAYERS,
+    WCT_LEVELS,
     Embeddings,
     adain,
     channels_at,
@@ -134,7 +135,13 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainProgres
         features = channels_at(student, ENCODER_LAYER)
     else:
         encoder, features = teacher, 512
-    decoder = channels_last(Decoder(cfg.width, features), device=device)
+    layer = cfg.layer  # the layer the decoder inverts; below relu4_1 the reconstruction is all it learns
+    inverter_only = layer != ENCODER_LAYER
+    if inverter_only and distilled:
+        raise PainterlyError(
+            f"--layer {layer} trains a decoder of VGG19's features; the distilled encoder has relu4_1 only"
+        )
+    decoder = channels_last(Decoder(cfg.width, features if not inverter_only else None, layer), device=device)
     trained = list(decoder.parameters()) + (
         list(student.parameters()) + list(embeddings.parameters()) if distilled else []
     )
@@ -146,6 +153,9 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainProgres
             raise PainterlyError(
                 f"--resume: '{out}' holds a decoder of width {ck.get('settings', {}).get('width')}, not {cfg.width}"
             )
+        if ck.get("settings", {}).get("layer", ENCODER_LAYER) != layer:
+            held = ck.get("settings", {}).get("layer", ENCODER_LAYER)
+            raise PainterlyError(f"--resume: '{out}' holds a decoder of {held}, not {layer}")
         if encoder_name(ck) != cfg.encoder:
             raise PainterlyError(f"--resume: '{out}' was trained for the {encoder_name(ck)} encoder, not {cfg.encoder}")
         decoder.load_state_dict(ck["state_dict"])
@@ -232,26 +242,34 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainProgres
             )
         }
 
+    # the reconstruction's feature loss: the shallow layers up to the decoder's own
+    shallow_layers = [k for k in WARMUP_LAYERS if WCT_LEVELS.index(k) >= WCT_LEVELS.index(layer)]
+
     def reconstruction(images: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The warm-up: the decoder inverts the encoder on photos and paintings (pixels and shallow features)."""
+        """The warm-up (and all a shallower layer's decoder learns): the decoder inverts the encoder on photos and
+        paintings (pixels and shallow features)."""
         with torch.no_grad():
-            f = encoder(images, [ENCODER_LAYER])[ENCODER_LAYER]
-            shallow = teacher(images, list(WARMUP_LAYERS))
+            f = encoder(images, [layer])[layer]
+            shallow = teacher(images, shallow_layers)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
             g = decoder(f.to(memory_format=torch.channels_last))
         g = g.float()
-        fg = teacher(g, list(WARMUP_LAYERS))
-        features = total(nn.functional.mse_loss(fg[k].float(), shallow[k].float()) for k in WARMUP_LAYERS)
+        fg = teacher(g, shallow_layers)
+        features = total(nn.functional.mse_loss(fg[k].float(), shallow[k].float()) for k in shallow_layers)
         return {"pixels": 255.0 * nn.functional.mse_loss(g, images), "features": features}
 
     @torch.no_grad()
     def write_preview() -> None:
         decoder.eval()
-        fs = encoder(preview_style, [ENCODER_LAYER])[ENCODER_LAYER]
-        t = adain(encoder(preview_photo, [ENCODER_LAYER])[ENCODER_LAYER], *mean_std(fs))
-        g = decoder(t.to(memory_format=torch.channels_last)).float().clamp(0, 1)
+        fs = encoder(preview_style, [layer])[layer]
+        fc = encoder(preview_photo, [layer])[layer]
+        if inverter_only:  # the photo and the painting back from their own features
+            g = torch.cat([decoder(f.float().to(memory_format=torch.channels_last)).float() for f in (fc, fs)], -1)
+        else:
+            g = decoder(adain(fc, *mean_std(fs)).to(memory_format=torch.channels_last)).float()
         decoder.train()
-        save_image(to_pil(torch.cat([preview_photo, preview_style, g], -1)), out.with_suffix(".preview.jpg"))
+        pictures = torch.cat([preview_photo, preview_style, g.clamp(0, 1)], -1)
+        save_image(to_pil(pictures), out.with_suffix(".preview.jpg"))
 
     t0 = time.perf_counter()
     c_batches, s_batches = iter(content), iter(style)
@@ -269,12 +287,21 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainProgres
             return distillation(mixed), c.shape[0]
         if distilled:
             student.eval().requires_grad_(False)
-        if at < cfg.distill_steps + cfg.warmup_steps:
+        if inverter_only or at < cfg.distill_steps + cfg.warmup_steps:
             return reconstruction(mixed), c.shape[0]
         return loss(c, s), c.shape[0]
 
     step = train_steps(
-        cfg, step, step or None, device, opt, compute, lambda x: loss(x, x), checkpoint, write_preview, callback
+        cfg,
+        step,
+        step or None,
+        device,
+        opt,
+        compute,
+        reconstruction if inverter_only else (lambda x: loss(x, x)),
+        checkpoint,
+        write_preview,
+        callback,
     )
     checkpoint(step)
     return out

@@ -453,7 +453,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
             src, io.output, model.frames, size=cfg.size, batch=cfg.batch, temporal=cfg.temporal, quiet=io.quiet
         )
     if src.is_dir():
-        return _apply_folder(model, src, Path(io.output), cfg.size, io.quiet)
+        return _apply_folder(model, src, Path(io.output), cfg.size, io.quiet, "." + cfg.folder_format)
     out = check_output_path(io.output)
     img = model(src, cfg.size)
     save_image(img, out)
@@ -462,13 +462,14 @@ def cmd_apply(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _apply_folder(model: Any, src: Path, dest: Path, size: Optional[int], quiet: bool) -> int:
-    """Every image under ``src`` painted into the same place under ``dest`` (as PNG); unreadable ones skipped."""
+def _apply_folder(model: Any, src: Path, dest: Path, size: Optional[int], quiet: bool, suffix: str = ".png") -> int:
+    """Every image under ``src`` painted into the same place under ``dest`` (as ``suffix``); unreadable ones
+    skipped."""
     from ..media.folder import paint_folder
 
     bar = Bar("img", quiet)
     try:
-        res = paint_folder(lambda f: model(f, size), src, dest, callback=bar)
+        res = paint_folder(lambda f: model(f, size), src, dest, callback=bar, suffix=suffix)
     finally:
         bar.close()
     if not quiet:

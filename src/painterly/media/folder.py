@@ -1,7 +1,8 @@
 """A folder of pictures through any one-pass model: every image painted into the same place under the output
-folder, as PNG; unreadable ones skipped.  Each PNG is encoded in a second thread while the network paints the next
-picture: encoding a 640x360 PNG costs about as long as painting it.  On 2 cores that gains nothing (the network
-keeps both busy; benchmarks/RESULTS.md); it is for machines with cores to spare."""
+folder, as PNG (or JPEG, WebP); unreadable ones skipped.  Each picture is encoded in a second thread while the
+network paints the next one: encoding a 640x360 PNG costs about as long as painting it.  On 2 cores that gains
+nothing (the network keeps both busy; benchmarks/RESULTS.md); it is for machines with cores to spare.  JPEG is the
+cheaper choice there."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Optional
 from PIL import Image
 
 from ..errors import PainterlyError
-from ..images import image_files, save_image
+from ..images import OUTPUT_FORMATS, image_files, save_image
 from ..progress import Callback, Progress
 
 
@@ -40,12 +41,16 @@ def paint_folder(
     src: str | Path,
     dest: str | Path,
     callback: Optional[Callback[FolderProgress]] = None,
+    suffix: str = ".png",
 ) -> FolderResult:
-    """``paint(file) -> picture`` for every image under ``src``, written to ``dest`` at the same relative path as
-    ``.png``.  A picture that cannot be read or written is skipped (its reason in the result); when none can be
-    painted, a one-line error, and a ``dest`` made for this call is removed again.  Interrupted (Ctrl-C), the
-    pictures finished so far are kept whole: each file is written atomically and the last write is waited for."""
+    """``paint(file) -> picture`` for every image under ``src``, written to ``dest`` at the same relative path with
+    ``suffix`` (``.png``, ``.jpg``, ``.webp``).  A picture that cannot be read or written is skipped (its reason in
+    the result); when none can be painted, a one-line error, and a ``dest`` made for this call is removed again.
+    Interrupted (Ctrl-C), the pictures finished so far are kept whole: each file is written atomically and the last
+    write is waited for."""
     src, dest = Path(src), Path(dest)
+    if suffix.lower() not in OUTPUT_FORMATS:
+        raise PainterlyError(f"unsupported picture format '{suffix}' (choices: {', '.join(OUTPUT_FORMATS)})")
     files = image_files(src)
     if not files:
         raise PainterlyError(f"no images in folder '{src}'")
@@ -72,7 +77,7 @@ def paint_folder(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="painterly-png") as writer:
         try:
             for i, f in enumerate(files):
-                target = dest / f.relative_to(src).with_suffix(".png")
+                target = dest / f.relative_to(src).with_suffix(suffix)
                 try:
                     img = paint(f)
                 except PainterlyError as e:

@@ -2,7 +2,10 @@
 and style_asheville.jpg, ../shared/reference/adain/) next to the picture their released decoder made, both scored
 by `painterly evaluate`'s measures, and one sheet to look at at 1:1.
 
-    python benchmarks/adain_vs_paper.py [--decoder D.pt ...] [--alpha 1.0] [--sheet docs/adain_vs_paper.jpg]
+    python benchmarks/adain_vs_paper.py [--decoder D.pt ...] [--alpha 1.0] [--method adain ...]
+        [--wct-decoders DIR] [--sheet docs/adain_vs_paper.jpg]
+
+Every decoder paints with every method; ``--decoder ""`` is the shipped one.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--decoder", nargs="*", default=[None], help="decoder checkpoints (default: the shipped one)")
     ap.add_argument("--alpha", type=float, default=1.0, help="the paper's picture is at alpha 1")
+    ap.add_argument("--method", nargs="+", default=["adain"], help="adain, wct, multi-wct")
+    ap.add_argument("--wct-decoders", default=None, help="folder of the multi-wct decoders (default: the shipped)")
     ap.add_argument("--sheet", type=Path, default=None)
     a = ap.parse_args()
     photo, painting = REFERENCE / "chicago.jpg", REFERENCE / "style_asheville.jpg"
@@ -32,14 +37,20 @@ def main() -> int:
     tiles = [("photo", resize_long_side(load_image(photo), max(theirs.size))), ("Huang & Belongie (released)", theirs)]
     rows = {"paper": evaluate(theirs, photo, painting)}
     for d in a.decoder:
-        label = Path(d).stem if d else "shipped"
-        ours = AdaIN(d, "cpu")(photo, painting, size=max(theirs.size), alpha=a.alpha)
-        tiles.append((f"painterly ({label})", ours))
-        rows[label] = evaluate(ours, photo, painting)
+        model = AdaIN(d or None, "cpu", wct_decoders=a.wct_decoders)
+        for method in a.method:
+            label = (Path(d).stem if d else "shipped") if method != "multi-wct" else "multi-wct"
+            if len(a.method) > 1 and method not in ("adain", "multi-wct"):
+                label += f" {method}"
+            if label in rows:  # multi-wct does not use the AdaIN decoder: once is enough
+                continue
+            ours = model(photo, painting, size=max(theirs.size), alpha=a.alpha, method=method)
+            tiles.append((f"painterly ({label}, alpha {a.alpha:g})", ours))
+            rows[label] = evaluate(ours, photo, painting)
     keys = ["style", "style_x2", "style_x4", "content", "cf", "ge", "ge_color", "ge_texture", "lp", "lp1", "lp2"]
-    print(f"{'':<14}" + "".join(f"{k:>10}" for k in keys))
+    print(f"{'':<18}" + "".join(f"{k:>10}" for k in keys))
     for label, r in rows.items():
-        print(f"{label:<14}" + "".join(f"{r[k]:>10.3f}" for k in keys))
+        print(f"{label:<18}" + "".join(f"{r[k]:>10.3f}" for k in keys))
     print(json.dumps({label: {k: round(r[k], 4) for k in keys} for label, r in rows.items()}))
     if a.sheet:
         w, h = theirs.size

@@ -84,8 +84,16 @@ def summary(rows: list[dict]) -> dict:
     }
 
 
-def gallery(model: AdaIN, photos: list[Path], paintings: list[str], out: Path, cell: int = 300) -> None:
-    """Rows: photos; columns: the photo, then each painting (inset) through AdaIN."""
+def gallery(
+    model: AdaIN,
+    photos: list[Path],
+    paintings: list[str],
+    out: Path,
+    cell: int = 300,
+    method: str = "adain",
+    alpha: float | None = None,
+) -> None:
+    """Rows: photos; columns: the photo, then each painting (inset) through AdaIN (or ``method``)."""
     imgs = [resize_long_side(load_image(p), cell) for p in photos]
     w, h = cell, max(i.size[1] for i in imgs)
     label = 22
@@ -98,7 +106,7 @@ def gallery(model: AdaIN, photos: list[Path], paintings: list[str], out: Path, c
         sheet.paste(img, (0, label + i * h))
         for j, name in enumerate(paintings, 1):
             style = DATA / "styles" / PAINTINGS[name][1]
-            tile = model(img, style, size=None, style_size=512)
+            tile = model(img, style, size=None, style_size=512, method=method, alpha=alpha)
             inset = resize_long_side(load_image(style), w // 4)
             tile.paste(inset, (tile.size[0] - inset.size[0] - 3, tile.size[1] - inset.size[1] - 3))
             sheet.paste(tile, (j * w, label + i * h))

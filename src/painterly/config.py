@@ -664,3 +664,4 @@ class BenchAdainConfig(BenchConfig):
     runs: int = opt(5, "timed runs", min=1, max=10_000)
     decoder: Optional[str] = opt(None, "decoder checkpoint (default: the shipped one for --encoder)")
     encoder: str = opt("vgg19", "the shipped encoder-decoder to time", choices=_adain_encoders)
+    method: str = opt("adain", "the feature transform to time (multi-wct: all four levels)", choices=_adain_methods)

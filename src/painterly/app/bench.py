@@ -154,13 +154,19 @@ def bench_feedforward(size: int = 512, runs: int = 10, device: str = "cpu") -> d
 
 
 def bench_adain(
-    size: int = 512, runs: int = 5, device: str = "cpu", decoder: Optional[str] = None, encoder: str = "vgg19"
+    size: int = 512,
+    runs: int = 5,
+    device: str = "cpu",
+    decoder: Optional[str] = None,
+    encoder: str = "vgg19",
+    method: str = "adain",
 ) -> dict[str, Any]:
     """Milliseconds per ``size x size`` photo with a ``size x size`` painting through AdaIN (Huang & Belongie 2017)
     as the library runs it: the painting encoded, the photo encoded, transformed and decoded.  Also the time when
-    the painting's statistics are already known (every frame after the first of a folder, video or webcam)."""
+    the painting's statistics are already known (every frame after the first of a folder, video or webcam).
+    ``method``: the transform (``multi-wct``: every level, Li et al. 2017; its parts are per level)."""
     from ..adain.model import AdaIN
-    from ..adain.ops import StyleCode
+    from ..adain.ops import ENCODER_LAYER, WCT_LEVELS
 
     model = AdaIN(decoder, device, encoder=encoder)
     g = torch.Generator().manual_seed(0)
@@ -178,17 +184,21 @@ def bench_adain(
         sync()
         return (time.perf_counter() - t) / runs * 1000
 
-    code = StyleCode.of(model.encode(painting))
-    f = model.encode(photo)
-    t = model.transform(f, [code])
-    parts = {
-        "encode painting": timed(lambda: StyleCode.of(model.encode(painting))),
-        "encode photo": timed(lambda: model.encode(photo)),
-        "transform": timed(lambda: model.transform(f, [code])),
-        "decode": timed(lambda: model.decode(t, (size, size))),
-    }
-    whole = timed(lambda: model.tensor(photo, [StyleCode.of(model.encode(painting))]))
-    cached = timed(lambda: model.tensor(photo, [code]))
+    levels = method == "multi-wct"
+    code = model.code_of(painting, levels)
+    parts = {"encode painting": timed(lambda: model.code_of(painting, levels))}
+    for layer in WCT_LEVELS if levels else (ENCODER_LAYER,):
+        decoder_of = model.level_decoder(layer) if levels else None
+        f = model.encode(photo, layer)
+        t = model.transform(f, [code.at(layer)], method="wct" if levels else method)
+        at = f" {layer}" if levels else ""
+        parts[f"encode photo{at}"] = timed(lambda: model.encode(photo, layer))  # noqa: B023
+        parts[f"transform{at}"] = timed(
+            lambda: model.transform(f, [code.at(layer)], method="wct" if levels else method)  # noqa: B023
+        )
+        parts[f"decode{at}"] = timed(lambda: model.decode(t, (size, size), decoder_of))  # noqa: B023
+    whole = timed(lambda: model.tensor(photo, [model.code_of(painting, levels)], method=method))
+    cached = timed(lambda: model.tensor(photo, [code], method=method))
     return {
         "size": size,
         "device": device,

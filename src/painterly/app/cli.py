@@ -663,8 +663,11 @@ def cmd_bench_adain(args: argparse.Namespace) -> int:
     from .bench import bench_adain
 
     cfg = config_from_args(BenchAdainConfig, args)
-    res = bench_adain(cfg.size, cfg.runs, cfg.device, cfg.decoder, cfg.encoder)
-    print(f"AdaIN, {cfg.size}x{cfg.size} photo and painting, {res['dtype']}, {res['threads']} threads, {cfg.device}:")
+    res = bench_adain(cfg.size, cfg.runs, cfg.device, cfg.decoder, cfg.encoder, cfg.method)
+    print(
+        f"{cfg.method}, {cfg.size}x{cfg.size} photo and painting, {res['dtype']}, {res['threads']} threads, "
+        f"{cfg.device}:"
+    )
     for k, v in res["parts_ms"].items():
         print(f"  {k:<28} {v:>8.1f} ms")
     print(f"  {'one photo, new painting':<28} {res['ms']:>8.1f} ms")

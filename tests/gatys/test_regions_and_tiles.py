@@ -101,6 +101,22 @@ def test_tile_grid_covers_the_picture_and_moves():
     assert tile_grid(100, 150, 64, torch.Generator().manual_seed(1)) != tile_grid(100, 150, 64, None)
 
 
+def test_tiles_start_where_the_networks_pooling_windows_do():
+    """With ``align`` (the deepest layer's stride), every tile of a moving grid starts at a multiple of it, so a
+    tile's features are the whole picture's, not those of a picture shifted by a few pixels."""
+    gen = torch.Generator().manual_seed(0)
+    offsets = set()
+    for _ in range(20):
+        boxes = tile_grid(300, 410, 96, gen, overlap=False, align=16)
+        covered = np.zeros((300, 410), bool)
+        for y0, y1, x0, x1 in boxes:
+            assert y0 % 16 == 0 and x0 % 16 == 0
+            covered[y0:y1, x0:x1] = True
+        assert covered.all()
+        offsets.add(boxes[1][2])
+    assert len(offsets) > 2  # and the grid still moves
+
+
 def test_a_tiled_run_matches_the_whole_one_closely(scene):
     """2x2 tiles (and more at the border offsets) at a size where the whole picture fits too, same optimiser."""
     common = dict(size=96, iterations=20, scales="none", optimizer="adam", lr=0.05, device="cpu")

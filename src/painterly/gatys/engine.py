@@ -398,14 +398,19 @@ class StyleTransfer:
         cfg = self.config
         h, w = x.shape[-2:]
         tile = run.tile
-        margin = max(8, tile // 8)  # context around each tile's own part, for its features' receptive field
         layers = perceptual.style_layers
         net = perceptual.net
+        # the deepest layer's stride: tiles and their margins start at multiples of it, so each tile's pooling
+        # windows are the whole picture's and its features equal the whole picture's away from its margins
+        with torch.no_grad():
+            probe = net(torch.zeros(1, 3, 64, 64, device=x.device), perceptual.layers)
+        align = max(1, 64 // min(f.shape[-1] for f in probe.values()))
+        margin = -(-max(8, tile // 8) // align) * align  # context around each tile's own part (receptive field)
         # one group of Gram matrices per region (with --mask), else one for the whole picture
         groups = len(s_targets) if regions is not None else 1
 
         def pieces() -> list[tuple[tuple[int, int, int, int], torch.Tensor, float]]:
-            boxes = tile_grid(h, w, tile - 2 * margin, gen, overlap=False)
+            boxes = tile_grid(h, w, max(align, (tile - 2 * margin) // align * align), gen, overlap=False, align=align)
             out = []
             for y0, y1, x0, x1 in boxes:
                 a0, a1, b0, b1 = max(0, y0 - margin), min(h, y1 + margin), max(0, x0 - margin), min(w, x1 + margin)
@@ -631,17 +636,19 @@ def transfer(
 
 
 def tile_grid(
-    h: int, w: int, tile: int, gen: Optional[torch.Generator], overlap: bool = True
+    h: int, w: int, tile: int, gen: Optional[torch.Generator], overlap: bool = True, align: int = 1
 ) -> list[tuple[int, int, int, int]]:
     """Boxes (y0, y1, x0, x1) of tiles of side ``tile`` covering an h x w picture, overlapping by an eighth (or, with
     ``overlap=False``, side by side); with ``gen`` the grid starts at a random offset (tiles at the borders are then
-    cut short, none below a quarter tile)."""
+    cut short, none below a quarter tile).  With ``align``, every tile starts at a multiple of it (the network's
+    stride: a tile's pooling windows then fall where the whole picture's do)."""
     stride = max(1, tile - max(8, tile // 8)) if overlap else tile
+    stride = max(align, stride // align * align)
 
     def starts(n: int) -> list[tuple[int, int]]:
         if n <= tile:
             return [(0, n)]
-        off = int(torch.randint(0, stride, (1,), generator=gen)) if gen is not None else 0
+        off = int(torch.randint(0, stride // align, (1,), generator=gen)) * align if gen is not None else 0
         spans, at = [], -off
         while at < n:
             a, b = max(0, at), min(n, at + tile)
@@ -649,7 +656,7 @@ def tile_grid(
                 if a == 0:
                     b = min(n, tile // 4)
                 else:
-                    a = max(0, b - tile // 4)
+                    a = max(0, b - tile // 4) // align * align
             spans.append((a, b))
             if b >= n:
                 break

@@ -30,6 +30,7 @@ def main() -> int:
     ap.add_argument("--alpha", type=float, default=1.0, help="the paper's picture is at alpha 1")
     ap.add_argument("--method", nargs="+", default=["adain"], help="adain, wct, multi-wct")
     ap.add_argument("--wct-decoders", default=None, help="folder of the multi-wct decoders (default: the shipped)")
+    ap.add_argument("--wct-levels", type=int, nargs="+", default=[3], help="multi-wct's levels (each is a picture)")
     ap.add_argument("--sheet", type=Path, default=None)
     a = ap.parse_args()
     photo, painting = REFERENCE / "chicago.jpg", REFERENCE / "style_asheville.jpg"
@@ -38,13 +39,14 @@ def main() -> int:
     rows = {"paper": evaluate(theirs, photo, painting)}
     for d in a.decoder:
         model = AdaIN(d or None, "cpu", wct_decoders=a.wct_decoders)
-        for method in a.method:
-            label = (Path(d).stem if d else "shipped") if method != "multi-wct" else "multi-wct"
+        for method, levels in [(m, n) for m in a.method for n in (a.wct_levels if m == "multi-wct" else [0])]:
+            label = (Path(d).stem if d else "shipped") if method != "multi-wct" else f"multi-wct {levels}"
             if len(a.method) > 1 and method not in ("adain", "multi-wct"):
                 label += f" {method}"
             if label in rows:  # multi-wct does not use the AdaIN decoder: once is enough
                 continue
-            ours = model(photo, painting, size=max(theirs.size), alpha=a.alpha, method=method)
+            kw = {"wct_levels": levels} if levels else {}
+            ours = model(photo, painting, size=max(theirs.size), alpha=a.alpha, method=method, **kw)
             tiles.append((f"painterly ({label}, alpha {a.alpha:g})", ours))
             rows[label] = evaluate(ours, photo, painting)
     keys = ["style", "style_x2", "style_x4", "content", "cf", "ge", "ge_color", "ge_texture", "lp", "lp1", "lp2"]

@@ -16,9 +16,9 @@ train() {  # LAYER STEPS LR
         -o "$out/wct-$1.pt" --steps "$2" --warmup-steps "$2" --width 0.5 --image-size 128 --batch-size 8 \
         --lr "${3:-2e-4}" --photo-styles 0.1 --checkpoint-every 250 --preview-every 250 --workers 1 --seed 0 --resume
 }
-# the shallow ones first: they are cheap.  relu1_1's decoder is a single convolution: at 2e-4 it was still far
-# from the photo after 500 steps (colour fringes), so it gets a larger learning rate
-train relu1_1 "${STEPS1:-2000}" 2e-3
+# the shallow ones first: they are cheap.  relu1_1's decoder is a single convolution: it starts from its
+# least-squares weights (Adam alone was still far from the photo after 2,000 steps) and is polished briefly
+train relu1_1 "${STEPS1:-250}" 1e-4
 train relu2_1 "${STEPS2:-1500}"
 train relu3_1 "${STEPS3:-2000}"
 # relu4_1: the same recipe as the AdaIN decoder's warm-up (scripts/train_adain.sh), all of it reconstruction

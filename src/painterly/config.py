@@ -385,6 +385,14 @@ class AdainConfig(Options):
         "in turn, coarse to fine, each through its own decoder: the painting's texture down to its finest strokes)",
         choices=_adain_methods,
     )
+    wct_levels: int = opt(
+        3,
+        "multi-wct: how many levels, the finest ones: 3 (from relu3_1) keeps the photo's forms and paints them with "
+        "the painting's palette and texture; 4 (from relu4_1) repaints the forms too, in larger strokes, the photo "
+        "less recognisable",
+        min=1,
+        max=4,
+    )
     extra_style: tuple[str, ...] = opt((), "another painting to blend in (repeatable)", repeat=True, metavar="PATH")
     style_blend: tuple[float, ...] = opt(
         (), "weights of STYLE and each --extra-style (normalised; default equal)", metavar="W"

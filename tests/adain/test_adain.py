@@ -189,6 +189,26 @@ def test_a_shallower_layer_trains_only_to_invert(data, tmp_path):
         train_adain(cfg.replace(encoder="vgg19-quarter", output=str(tmp_path / "x.pt")))
 
 
+def test_the_relu1_1_decoder_starts_from_its_least_squares_fit(content_path, style_path):
+    """relu1_1's decoder is one convolution: its least-squares weights reconstruct pictures it was not fitted on
+    almost exactly (pixel RMS error a few hundredths), where a step of Adam from scratch is far off."""
+    from painterly.adain.ops import create_encoder
+    from painterly.adain.train import fit_linear_decoder
+    from painterly.images import load_image, to_tensor
+
+    enc = create_encoder("cpu", torch.float32)
+    photo, painting = (to_tensor(load_image(p).resize((96, 64))) for p in (content_path, style_path))
+    fitted = [photo[..., :, :48], painting[..., :, :48]]  # the left halves; the right halves are held out
+    d = Decoder(width=0.5, layer="relu1_1")
+    with torch.no_grad():
+        before = float((d(enc(photo, ["relu1_1"])["relu1_1"]) - photo).pow(2).mean())
+        mse = fit_linear_decoder(d, enc, fitted)
+        held = [
+            float((d(enc(x, ["relu1_1"])["relu1_1"]) - x).pow(2).mean()) for x in (photo[..., 48:], painting[..., 48:])
+        ]
+    assert mse < 1e-3 and max(held) < 2e-3 < before, (mse, held, before)
+
+
 def test_a_distilled_encoder_learns_the_teacher_then_its_decoder_paints(data, tmp_path):
     """--encoder vgg19-quarter: the student (a quarter of VGG19's channels, ~1/16 of its multiply-adds) first
     learns to reproduce VGG19's features through linear maps (the distillation loss falls), then the decoder

@@ -43,6 +43,7 @@ from .ops import (
     feature_transform,
     student_encoder,
 )
+from .ops import wct_levels as levels_of
 
 
 def _conv(cin: int, cout: int, relu: bool = True) -> list[nn.Module]:
@@ -202,7 +203,7 @@ class AdaIN:
     def code_of(self, x: torch.Tensor, levels: bool = False, tile: int = 0) -> StyleCode:
         """The statistics of one picture (1, 3, H, W); with ``levels``, of every level of the multi-level
         transform too; a picture longer than ``tile`` (if set) is encoded tile by tile."""
-        layers = WCT_LEVELS if levels else (ENCODER_LAYER,)
+        layers = tuple(dict.fromkeys((ENCODER_LAYER, *WCT_LEVELS))) if levels else (ENCODER_LAYER,)
         if not tile or max(x.shape[-2:]) <= tile:
             feats = self.encoder(x.to(self.device), list(layers))
             codes = {k: StyleCode.of(feats[k]) for k in layers}
@@ -332,16 +333,18 @@ class AdaIN:
         alpha: float = 1.0,
         masks: Optional[torch.Tensor] = None,
         tile: int = 0,
+        levels: int = AdainConfig.wct_levels,
     ) -> torch.Tensor:
         """The multi-level whitening-colouring transform (Li et al. 2017, sec. 3.2) of padded pictures (B, 3, H, W;
-        sides multiples of 8): at relu4_1, then relu3_1, relu2_1 and relu1_1, the picture so far is encoded, its
-        features whitened and coloured with the painting's (``alpha`` of them), and decoded by that level's
-        reconstruction decoder; coarse forms first, the finest strokes last."""
+        sides multiples of 8): at each of the ``levels`` finest of relu4_1, relu3_1, relu2_1 and relu1_1 in turn,
+        the picture so far is encoded, its features whitened and coloured with the painting's (``alpha`` of
+        them), and decoded by that level's reconstruction decoder; coarse forms first, the finest strokes last.
+        From relu4_1 (4 levels) the forms are repainted too; from relu3_1 (3) they stay the photo's."""
         size = (x.shape[-2], x.shape[-1])
         tiled = bool(tile) and max(size) > tile and x.shape[0] == 1
         tile = max(64, tile // 8 * 8)
         y = x
-        for layer in WCT_LEVELS:
+        for layer in levels_of(levels):
             codes = [c.at(layer) for c in styles]
             decoder = self.level_decoder(layer)
             if not tiled:
@@ -363,11 +366,13 @@ class AdaIN:
         method: str = "adain",
         masks: Optional[torch.Tensor] = None,
         tile: int = 0,
+        levels: int = AdainConfig.wct_levels,
     ) -> torch.Tensor:
-        """(B, 3, H, W) in [0, 1] -> stylised, same size.  The photo is mirror-padded by ``margin`` pixels (and up
-        to a multiple of 8, the encoder's stride) and the padding cut off the picture, so the decoder paints no
-        frame along the borders and no side is resampled.  A picture longer than ``tile`` (if set) is encoded and
-        decoded tile by tile with one set of statistics for the whole (no seams; memory bounded by the tile)."""
+        """(B, 3, H, W) in [0, 1] -> stylised, same size (``levels``: of ``method="multi-wct"``).  The photo is
+        mirror-padded by ``margin`` pixels (and up to a multiple of 8, the encoder's stride) and the padding cut off
+        the picture, so the decoder paints no frame along the borders and no side is resampled.  A picture longer
+        than ``tile`` (if set) is encoded and decoded tile by tile with one set of statistics for the whole (no
+        seams; memory bounded by the tile)."""
         h, w = x.shape[-2:]
         m = self.margin
         pad = (m, m + (-(w + 2 * m)) % 8, m, m + (-(h + 2 * m)) % 8)
@@ -377,7 +382,7 @@ class AdaIN:
             masks = nn.functional.pad(masks[None].float().to(self.device), pad, mode=mode)[0]
         size = (xp.shape[-2], xp.shape[-1])
         if method == "multi-wct":
-            return self.multi_level(xp, styles, weights, alpha, masks, tile)[..., m : m + h, m : m + w]
+            return self.multi_level(xp, styles, weights, alpha, masks, tile, levels)[..., m : m + h, m : m + w]
         if not tile or max(size) <= tile or xp.shape[0] != 1:
             y = self.decode(self.transform(self.encode(xp), styles, weights, alpha, method, masks), size)
             return y[..., m : m + h, m : m + w]
@@ -398,6 +403,7 @@ class AdaIN:
         style_size: Optional[int] = None,
         mask: Optional[ImageLike] = None,
         tile: Optional[int] = None,
+        wct_levels: Optional[int] = None,
     ) -> Image.Image:
         """Paint ``content`` like ``style`` (or several paintings, blended by ``weights`` or placed by ``mask``);
         ``alpha`` and ``tile`` default to :class:`painterly.config.AdainConfig`'s."""
@@ -416,15 +422,16 @@ class AdaIN:
         s_side = style_size or max(photo.size)
         if method not in METHODS:
             raise PainterlyError(f"unknown method '{method}' (choices: {', '.join(METHODS)})")
+        n_levels = AdainConfig.wct_levels if wct_levels is None else wct_levels
         levels = method == "multi-wct"
         if levels:
-            for layer in WCT_LEVELS:  # a missing decoder is named before any work
+            for layer in levels_of(n_levels):  # a missing decoder is named before any work
                 self.level_decoder(layer)
 
         def probe(side: int) -> int:  # the same work at long side ``side``, for oom_guard's hint
             w, h = scaled_size(photo.size, side)
             x = torch.rand(1, 3, h, w)
-            self.tensor(x, [self.code_of(x, levels)] * len(imgs), weights, alpha, method, tile=tile)
+            self.tensor(x, [self.code_of(x, levels)] * len(imgs), weights, alpha, method, tile=tile, levels=n_levels)
             return w * h
 
         tiled = bool(tile) and max(photo.size) > tile  # then memory is bounded by the tile, not the picture
@@ -437,7 +444,7 @@ class AdaIN:
         ):
             codes = [self.style_code(s, s_side, tile, levels) for s in imgs]
             masks = mask_regions(mask, len(codes), photo.size) if mask is not None else None
-            return to_pil(self.tensor(to_tensor(photo), codes, weights, alpha, method, masks, tile))
+            return to_pil(self.tensor(to_tensor(photo), codes, weights, alpha, method, masks, tile, n_levels))
 
 
 def stylize(
@@ -462,6 +469,7 @@ def stylize(
         preserve_color=cfg.preserve_color,
         style_size=cfg.style_size,
         mask=cfg.mask,
+        wct_levels=cfg.wct_levels,
     )
 
 
@@ -481,12 +489,14 @@ class AdaINStylizer(FrameStylizer):
         style_size: int = 512,
         preserve_color: bool = False,
         wct_decoders: Optional[str] = None,
+        wct_levels: int = AdainConfig.wct_levels,
     ) -> None:
         self.model = AdaIN(decoder, device, wct_decoders=wct_decoders)
         self.styles: list[Any] = list(style) if isinstance(style, (list, tuple)) else [style]
         self.codes = [self.model.style_code(s, style_size, levels=method == "multi-wct") for s in self.styles]
         self.alpha = AdainConfig.alpha if alpha is None else alpha
         self.weights, self.method, self.preserve_color = weights, method, preserve_color
+        self.levels = wct_levels
         self.device, self.dtype = self.model.device, self.model.dtype
 
     @property
@@ -497,7 +507,7 @@ class AdaINStylizer(FrameStylizer):
 
     def tensor(self, x: torch.Tensor) -> torch.Tensor:
         x = x.float()
-        y = self.model.tensor(x, self.codes, self.weights, self.alpha, self.method)
+        y = self.model.tensor(x, self.codes, self.weights, self.alpha, self.method, levels=self.levels)
         if self.preserve_color:
             from ..color import recombine
 

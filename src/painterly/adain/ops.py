@@ -23,6 +23,15 @@ STATISTICS_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 #: whitening-colouring transform (Li et al. 2017, sec. 3.2), coarse to fine
 VGG19_CHANNELS = {"relu4_1": 512, "relu3_1": 256, "relu2_1": 128, "relu1_1": 64}
 WCT_LEVELS = tuple(VGG19_CHANNELS)
+
+
+def wct_levels(n: int) -> tuple[str, ...]:
+    """The ``n`` finest levels of the multi-level transform, coarsest first: 4 from relu4_1, 3 from relu3_1..."""
+    if not 1 <= n <= len(WCT_LEVELS):
+        raise PainterlyError(f"--wct-levels must be 1 to {len(WCT_LEVELS)}, got {n}")
+    return WCT_LEVELS[len(WCT_LEVELS) - n :]
+
+
 #: each level's stride: pixels per feature position
 STRIDES = {"relu4_1": 8, "relu3_1": 4, "relu2_1": 2, "relu1_1": 1}
 METHODS = ("adain", "wct", "multi-wct")

@@ -523,14 +523,18 @@ def test_multi_level_wct_runs_every_level_and_tiles_without_seams(level_decoders
     masks[0, :, :100], masks[1, :, 100:] = 1, 1
     other = model.style_code(content_path, 200, levels=True)
     for styles, m in (([code], None), ([code, other], masks)):
-        whole = model.tensor(model_input, styles, method="multi-wct", masks=m)
-        tiled = model.tensor(model_input, styles, method="multi-wct", masks=m, tile=64)
+        whole = model.tensor(model_input, styles, method="multi-wct", masks=m, levels=4)
+        tiled = model.tensor(model_input, styles, method="multi-wct", masks=m, tile=64, levels=4)
         assert tiled.shape == whole.shape == (1, 3, 136, 200)
         assert float((tiled - whole).abs().mean()) < 3e-3 and float((tiled - whole).abs().max()) < 0.15
     out = model(content_path, style_path, size=64, method="multi-wct", weights=None)
     assert max(out.size) == 64
+    three, four = (model.tensor(model_input, [code], method="multi-wct", levels=n) for n in (3, 4))
+    assert float((three - four).abs().mean()) > 0.01  # from relu3_1 or from relu4_1
+    with pytest.raises(PainterlyError, match="--wct-levels must be 1 to 4"):
+        model.tensor(model_input, [code], method="multi-wct", levels=5)
     with pytest.raises(PainterlyError, match="no relu3_1"):
         model.tensor(model_input, [model.style_code(style_path, 200)], method="multi-wct")
     empty = AdaIN(device="cpu", wct_decoders=level_decoders / "nowhere")
-    with pytest.raises(PainterlyError, match="relu4_1 decoder of --method multi-wct is missing"):
+    with pytest.raises(PainterlyError, match="relu3_1 decoder of --method multi-wct is missing"):
         empty(content_path, style_path, size=64, method="multi-wct")

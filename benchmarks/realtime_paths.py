@@ -80,6 +80,8 @@ def main() -> int:
     res["folder_sequential_images_per_s"] = len(files) / (time.perf_counter() - t)
     r = paint_folder(model, folder, work / "painted-lib")  # what `painterly apply MODEL FOLDER` runs
     res["folder_images_per_s"] = len(r.written) / r.seconds
+    r = paint_folder(model, folder, work / "painted-jpg", suffix=".jpg")  # --folder-format jpg
+    res["folder_jpg_images_per_s"] = len(r.written) / r.seconds
     t = time.perf_counter()
     subprocess.run(
         [
@@ -101,6 +103,7 @@ def main() -> int:
     for k in ("video", "webcam"):
         res[f"{k}_efficiency"] = res[f"{k}_fps"] / res["network_fps"]
     res["folder_efficiency"] = res["folder_images_per_s"] / res["network_fps"]
+    res["folder_jpg_efficiency"] = res["folder_jpg_images_per_s"] / res["network_fps"]
     # start-up: Python and torch alone, then whole calls on one 512 px picture
     photo = DATA / "content" / "jcj_tubingen.jpg"
     res["python_torch_import_s"] = seconds([sys.executable, "-c", "import torch"])

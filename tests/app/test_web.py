@@ -186,7 +186,7 @@ def test_painter_limits_and_methods(tmp_path, photo):
             p.model(name)
     img = p.image(photo, "photo")
     name, painting = p.painting(0, None)
-    for method in METHODS[:2]:
+    for method in (*METHODS[:2], METHODS[3]):
         out, status, done = list(p.paint(img, name, painting, method, 64, 1.0, False, 10))[-1]
         assert max(out.size) == 64 and "done" in status and done == 1.0
     with pytest.raises(PainterlyError, match="no shipped model"):

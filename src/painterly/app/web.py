@@ -37,7 +37,12 @@ try:
 except ImportError:  # the web extra is optional; require_gradio() says how to get it
     gr = None
 
-METHODS = ("Shipped model", "AdaIN (any painting, one pass)", "Optimisation (Gatys et al., slow)")
+METHODS = (
+    "Shipped model",
+    "AdaIN (any painting, one pass)",
+    "Optimisation (Gatys et al., slow)",
+    "Multi-level WCT (any painting, one pass, Li et al.)",
+)
 NO_BLEND = "(none)"
 
 
@@ -172,8 +177,11 @@ class Painter:
 
                 y = recombine(y, x)
             yield to_pil(strength * y + (1 - strength) * x), f"done in {time.perf_counter() - t:.1f} s", 1.0
-        elif method == METHODS[1]:
-            y = self.adain()(photo, painting, size=None, alpha=strength, preserve_color=preserve_color)
+        elif method in (METHODS[1], METHODS[3]):
+            transform = "adain" if method == METHODS[1] else "multi-wct"
+            y = self.adain()(
+                photo, painting, size=None, alpha=strength, preserve_color=preserve_color, method=transform
+            )
             yield y, f"done in {time.perf_counter() - t:.1f} s", 1.0
         elif method == METHODS[2]:
             regions = None

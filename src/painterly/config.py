@@ -529,7 +529,8 @@ class ApplyConfig(Options):
     folder_format: str = opt(
         "png",
         "folder: the format of the pictures written: png (lossless; writing one costs about as long as painting "
-        "it), jpg or webp (quality 95; jpg writes several times faster, benchmarks/RESULTS.md)",
+        "it), jpg (quality 95; about 20x faster to write than png, a third of the size) or webp (quality 95; the "
+        "smallest, as slow as png; benchmarks/RESULTS.md)",
         choices=["png", "jpg", "webp"],
     )
 

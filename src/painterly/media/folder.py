@@ -2,7 +2,7 @@
 folder, as PNG (or JPEG, WebP); unreadable ones skipped.  Each picture is encoded in a second thread while the
 network paints the next one: encoding a 640x360 PNG costs about as long as painting it.  On 2 cores that gains
 nothing (the network keeps both busy; benchmarks/RESULTS.md); it is for machines with cores to spare.  JPEG is the
-cheaper choice there."""
+cheap choice: 1.7 ms to write a 640x360 picture against 41 ms for PNG (and 47 ms for WebP)."""
 
 from __future__ import annotations
 

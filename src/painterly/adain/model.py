@@ -72,17 +72,20 @@ class Decoder(nn.Module):
             self.settings["features"] = features
         c = [max(8, round(n * width)) for n in (256, 128, 64)]
         up = lambda: nn.Upsample(scale_factor=2, mode="nearest")  # noqa: E731
+
         # the mirror of VGG19 from relu4_1 down; a shallower layer's decoder is its tail (the same modules)
-        stages = {
-            "relu4_1": lambda f: (
-                [*_conv(f, c[0]), up(), *_conv(c[0], c[0]), *_conv(c[0], c[0]), *_conv(c[0], c[0])]
-                + stages["relu3_1"](c[0])
-            ),
-            "relu3_1": lambda f: [*_conv(f, c[1]), up(), *_conv(c[1], c[1])] + stages["relu2_1"](c[1]),
-            "relu2_1": lambda f: [*_conv(f, c[2]), up(), *_conv(c[2], c[2])] + stages["relu1_1"](c[2]),
-            "relu1_1": lambda f: _conv(f, 3, relu=False),
-        }
-        self.layers = nn.Sequential(*stages[layer](features))
+        def mirror(at: str, f: int) -> list[nn.Module]:
+            if at == "relu4_1":
+                return [*_conv(f, c[0]), up(), *_conv(c[0], c[0]), *_conv(c[0], c[0]), *_conv(c[0], c[0])] + mirror(
+                    "relu3_1", c[0]
+                )
+            if at == "relu3_1":
+                return [*_conv(f, c[1]), up(), *_conv(c[1], c[1])] + mirror("relu2_1", c[1])
+            if at == "relu2_1":
+                return [*_conv(f, c[2]), up(), *_conv(c[2], c[2])] + mirror("relu1_1", c[2])
+            return _conv(f, 3, relu=False)
+
+        self.layers = nn.Sequential(*mirror(layer, features))
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
         return self.layers(f)

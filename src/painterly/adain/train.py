@@ -113,6 +113,7 @@ def fit_linear_decoder(decoder: Decoder, encoder: nn.Module, images: list[torch.
     weights; returns the fit's mean squared pixel error."""
     conv = decoder.layers[-1]
     assert isinstance(conv, nn.Conv2d) and conv.kernel_size == (3, 3) and len(decoder.layers) == 2
+    assert conv.bias is not None
     n = conv.in_channels * 9 + 1
     normal = torch.zeros(n, n, dtype=torch.float64)
     target = torch.zeros(n, 3, dtype=torch.float64)

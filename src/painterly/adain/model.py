@@ -267,19 +267,19 @@ class AdaIN:
         if method not in METHODS:
             raise PainterlyError(f"unknown method '{method}' (choices: {', '.join(METHODS)})")
         blended = [StyleCode.blend(styles, weights or [1.0] * len(styles)) if len(styles) > 1 else styles[0]]
-        each = [feature_transform(content, code, method) for code in styles]
-        whole = feature_transform(content, blended[0], method)
+        # each with the content-style trade-off alpha (sec. 7.1) folded in; the masks' weights sum to 1, so the
+        # regions' blend is alpha of their transforms plus (1 - alpha) of the features, as without masks
+        each = [feature_transform(content, code, method, alpha) for code in styles]
+        whole = feature_transform(content, blended[0], method, alpha)
 
         def apply(f: torch.Tensor, masks: Optional[torch.Tensor]) -> torch.Tensor:
             if masks is None:
-                t = whole(f)
-            else:
-                m = nn.functional.interpolate(
-                    masks[None].float().to(f.device), size=f.shape[-2:], mode="bilinear", align_corners=False
-                )[0]
-                m = m / m.sum(0, keepdim=True).clamp_min(1e-6)
-                t = torch.stack([m[k] * one(f) for k, one in enumerate(each)]).sum(0)
-            return alpha * t + (1 - alpha) * f.float()  # content-style trade-off (sec. 7.1)
+                return whole(f)
+            m = nn.functional.interpolate(
+                masks[None].float().to(f.device), size=f.shape[-2:], mode="bilinear", align_corners=False
+            )[0]
+            m = m / m.sum(0, keepdim=True).clamp_min(1e-6)
+            return torch.stack([m[k] * one(f) for k, one in enumerate(each)]).sum(0)
 
         return apply
 

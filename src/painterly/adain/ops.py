@@ -117,8 +117,8 @@ class StyleCode:
     def of(f: torch.Tensor) -> StyleCode:
         f = f[:1].float()
         mean, std = mean_std(f)
-        x = (f - mean).flatten(2)[0]
-        return StyleCode(mean, std, x @ x.T / max(1, x.shape[1] - 1))
+        x = _positions(f - mean)[0]  # (H * W, C), no copy of a channels-last map
+        return StyleCode(mean, std, x.T @ x / max(1, x.shape[0] - 1))
 
     @staticmethod
     def of_chunks(f: torch.Tensor, rows: int = 64) -> StyleCode:
@@ -152,6 +152,12 @@ class StyleCode:
         )
 
 
+def _positions(f: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) -> (B, H * W, C): a view of a channels-last map (the encoder's layout), a copy otherwise."""
+    b, c, h, w = f.shape
+    return f.permute(0, 2, 3, 1).reshape(b, h * w, c)
+
+
 def _sym_power(cov: torch.Tensor, power: float, eps: float = 1e-5) -> torch.Tensor:
     vals, vecs = torch.linalg.eigh(cov.double())
     keep = vals > eps * vals.max().clamp_min(1e-12)
@@ -161,24 +167,32 @@ def _sym_power(cov: torch.Tensor, power: float, eps: float = 1e-5) -> torch.Tens
 
 
 def feature_transform(
-    content: StyleCode, style: StyleCode, method: str = "adain"
+    content: StyleCode, style: StyleCode, method: str = "adain", alpha: float = 1.0
 ) -> Callable[[torch.Tensor], torch.Tensor]:
     """AdaIN (Huang & Belongie 2017, eq. 8) or the whitening-colouring transform (Li et al. 2017, sec. 3.1) fixed by
     the whole photo's statistics ``content`` and the painting's ``style``, to apply to any part of the photo's
-    features: a tile of a large picture is transformed exactly as it would be in the whole."""
+    features: a tile of a large picture is transformed exactly as it would be in the whole.  ``alpha`` blends the
+    result with the features themselves (Huang & Belongie 2017, sec. 7.1), folded into the transform: both are
+    affine, so it costs no pass of its own over the map."""
     if method == "adain":
-        scale = style.std / content.std
+        # alpha ((f - mu_c) s + mu_s) + (1 - alpha) f = f (alpha s + 1 - alpha) + alpha (mu_s - mu_c s)
+        s = style.std / content.std
+        scale = alpha * s + (1 - alpha)
+        shift = alpha * (style.mean - content.mean * s)
 
         def apply(f: torch.Tensor) -> torch.Tensor:
-            return (f.float() - content.mean) * scale + style.mean
+            return f.float() * scale + shift
 
         return apply
-    matrix = _sym_power(style.cov, 0.5) @ _sym_power(content.cov, -0.5)  # colour after whitening
+    # alpha (M (f - mu_c) + mu_s) + (1 - alpha) f = (alpha M + (1 - alpha) I)(f - mu_c) + alpha mu_s + (1 - alpha) mu_c
+    colour = _sym_power(style.cov, 0.5) @ _sym_power(content.cov, -0.5)  # colour after whitening
+    matrix = alpha * colour + (1 - alpha) * torch.eye(colour.shape[0])
+    mean = alpha * style.mean + (1 - alpha) * content.mean
 
     def apply_wct(f: torch.Tensor) -> torch.Tensor:
         b, c, h, w = f.shape
-        x = (f.float() - content.mean).reshape(b, c, h * w)
-        return (matrix @ x).reshape(b, c, h, w) + style.mean
+        y = _positions(f.float() - content.mean) @ matrix.T  # (B, H * W, C)
+        return y.reshape(b, h, w, c).permute(0, 3, 1, 2) + mean
 
     return apply_wct
 

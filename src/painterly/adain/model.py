@@ -64,7 +64,6 @@ class Decoder(nn.Module):
         if layer not in VGG19_CHANNELS:
             raise PainterlyError(f"unknown decoder layer '{layer}' (choices: {', '.join(VGG19_CHANNELS)})")
         features = VGG19_CHANNELS[layer] if features is None else int(features)
-        self.layer = layer
         self.settings: dict[str, Any] = {"width": float(width)}
         if layer != ENCODER_LAYER:
             self.settings["layer"] = layer
@@ -206,7 +205,7 @@ class AdaIN:
     def code_of(self, x: torch.Tensor, levels: bool = False, tile: int = 0) -> StyleCode:
         """The statistics of one picture (1, 3, H, W); with ``levels``, of every level of the multi-level
         transform too; a picture longer than ``tile`` (if set) is encoded tile by tile."""
-        layers = tuple(dict.fromkeys((ENCODER_LAYER, *WCT_LEVELS))) if levels else (ENCODER_LAYER,)
+        layers = WCT_LEVELS if levels else (ENCODER_LAYER,)  # relu4_1 is the coarsest level
         if not tile or max(x.shape[-2:]) <= tile:
             feats = self.encoder(x.to(self.device), list(layers))
             codes = {k: StyleCode.of(feats[k]) for k in layers}

@@ -189,8 +189,8 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainProgres
             raise PainterlyError(
                 f"--resume: '{out}' holds a decoder of width {ck.get('settings', {}).get('width')}, not {cfg.width}"
             )
-        if ck.get("settings", {}).get("layer", ENCODER_LAYER) != layer:
-            held = ck.get("settings", {}).get("layer", ENCODER_LAYER)
+        held = ck.get("settings", {}).get("layer", ENCODER_LAYER)
+        if held != layer:
             raise PainterlyError(f"--resume: '{out}' holds a decoder of {held}, not {layer}")
         if encoder_name(ck) != cfg.encoder:
             raise PainterlyError(f"--resume: '{out}' was trained for the {encoder_name(ck)} encoder, not {cfg.encoder}")

@@ -462,7 +462,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _apply_folder(model: Any, src: Path, dest: Path, size: Optional[int], quiet: bool, suffix: str = ".png") -> int:
+def _apply_folder(model: Any, src: Path, dest: Path, size: Optional[int], quiet: bool, suffix: str) -> int:
     """Every image under ``src`` painted into the same place under ``dest`` (as ``suffix``); unreadable ones
     skipped."""
     from ..media.folder import paint_folder

@@ -3,10 +3,13 @@ time it, and write the catalogue (src/painterly/pretrained/cards.json), the gall
 beside Johnson et al.'s released models (docs/feedforward_vs_johnson.jpg).
 
 Usage: python scripts/ship_pretrained.py RUNS_DIR [--variants quality realtime] [--size 512]
-RUNS_DIR holds quality.pt and realtime.pt from scripts/train_pretrained.sh.  The held-out photos are
-../shared/data/content (none of them is in train_256); every picture is scored with painterly's own measures
-(painterly.metrics: the style and content distances, and Wang et al. 2021's criteria) against the painting at full
-size in ../shared/data/styles, and so is the photo itself ("photo_style": the distance the network has to cut).
+       python scripts/ship_pretrained.py --single NAME=CHECKPOINT [NAME=CHECKPOINT ...]
+RUNS_DIR holds quality.pt and realtime.pt from scripts/train_pretrained.sh; --single ships one painting's own
+network (`painterly train`) as pretrained/NAME.pt, used for pictures, video and the webcam alike.
+The held-out photos are ../shared/data/content (none of them is in train_256); every picture is scored with
+painterly's own measures (painterly.metrics: the style and content distances, and Wang et al. 2021's criteria)
+against the painting at full size in ../shared/data/styles, and so is the photo itself ("photo_style": the
+distance the network has to cut).
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from painterly.checkpoint import load_checkpoint
+from painterly.checkpoint import load_checkpoint, painting_names
 from painterly.feedforward.export import slim_checkpoint
 from painterly.feedforward.stylizer import Stylizer
 from painterly.images import load_image, resize_long_side, save_image
@@ -151,10 +155,13 @@ def gallery(names: list[str], photo: Path, out: Path, cell: int = 340) -> None:
     sheet(tiles, out, 3)
 
 
-def versus_johnson(variants: list[str], work: Path, out: Path) -> None:
-    """For each painting Johnson et al. released: their picture of chicago, then each shipped network's, at 512 px."""
+def versus_johnson(variants: list[str], work: Path, out: Path, names: Optional[list[str]] = None) -> None:
+    """For each painting Johnson et al. released (of ``names``, if given): their picture of chicago, then each
+    shipped network's, at 512 px."""
     tiles = []
     for name, ref in JOHNSON.items():
+        if names is not None and name not in names:
+            continue
         theirs = load_image(REFERENCE / f"chicago_{ref}.jpg")
         tiles.append((f"{name}: Johnson et al.", resize_long_side(theirs, 512)))
         for v in variants:
@@ -162,14 +169,80 @@ def versus_johnson(variants: list[str], work: Path, out: Path) -> None:
     sheet(tiles, out, 1 + len(variants))
 
 
+def ship_single(name: str, src: Path, size: int, work: Path) -> None:
+    """One painting's own network into the package as ``pretrained/NAME.pt`` (float16), with its model card."""
+    if name not in PAINTINGS:
+        raise SystemExit(f"--single: '{name}' is not a shipped painting ({', '.join(PAINTINGS)})")
+    ck = load_checkpoint(src)
+    if painting_names(ck) not in ([name], [Path(PAINTINGS[name][1]).stem]):
+        raise SystemExit(f"{src}: not a network of the painting '{name}' alone (it has {painting_names(ck)})")
+    if ck.get("styles"):  # the shipped name
+        ck["styles"] = [dict(ck["styles"][0], name=f"{name}.jpg")]
+    else:
+        ck["style"] = dict(ck["style"], name=f"{name}.jpg")
+    work.mkdir(parents=True, exist_ok=True)
+    tmp = work / f"{name}.renamed.pt"
+    torch.save(ck, tmp)
+    dst = slim_checkpoint(str(tmp), PRETRAINED / f"{name}.pt", half=True)
+    full, shipped = Stylizer(str(tmp), "cpu"), Stylizer(name, "cpu")
+    probe = resize_long_side(load_image(DATA / "content" / "chelsea.png"), 256)
+    half_diff = float(np.abs(np.asarray(shipped(probe), np.float32) - np.asarray(full(probe), np.float32)).mean() / 255)
+    t = ck["train"]
+    seconds = float(ck.get("seconds", 0.0))
+    cards = model_cards()
+    entries = cards["paintings"] if "paintings" in cards else cards
+    entries[name] = {
+        "painting": PAINTINGS[name][0],
+        "arch": ck["arch"],
+        "use": "stills, video and webcam",
+        "style_image": f"styles/{name}.jpg",
+        "bytes": dst.stat().st_size,
+        "half_mean_pixel_diff": round(half_diff, 5),
+        "cpu_ms_512": cpu_ms(shipped),
+        "training": {
+            "steps": ck["step"],
+            "batch_size": t["batch_size"],
+            "image_size": t["image_size"],
+            "style_size": t["style_size"],
+            "style_weight": t["style_weight"],
+            "content_weight": t["content_weight"],
+            "tv_weight": t["tv_weight"],
+            "lr": t["lr"],
+            "data": f"{ck['data']['photos']} photos of train_256 (ImageNet, BSDS500, COCO samples)",
+            "seconds": round(seconds),
+            "images_per_s": round(ck["step"] * t["batch_size"] / seconds, 2) if seconds else None,
+            "command": (
+                f"painterly train styles/{name}.jpg --data train_256 --arch {ck['arch']} --steps {ck['step']} "
+                f"--image-size {t['image_size']} --style-size {t['style_size']} --style-weight {t['style_weight']:g} "
+                f"--tv-weight {t['tv_weight']:g} --batch-size {t['batch_size']} --seed {t['seed']}"
+            ),
+        },
+        "scores": score_painting(name, "quality", size, work),
+    }
+    CARDS.write_text(json.dumps(cards, indent=1) + "\n")
+    print(f"{name}: {entries[name]['cpu_ms_512']} ms per 512x512; float16 vs float32 {half_diff:.5f}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("runs", type=Path)
+    ap.add_argument("runs", type=Path, nargs="?")
+    ap.add_argument("--single", nargs="+", default=[], metavar="NAME=CHECKPOINT")
     ap.add_argument("--variants", nargs="*", default=["quality", "realtime"])
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--work", type=Path, default=ROOT / "runs" / "ship")
     ap.add_argument("--gallery-photo", type=Path, default=ROOT / "examples" / "chelsea.jpg")
     a = ap.parse_args()
+    if a.single:
+        for spec in a.single:
+            name, _, path = spec.partition("=")
+            ship_single(name, Path(path), a.size, a.work)
+        names = [n for n in PAINTINGS if (PRETRAINED / f"{n}.pt").is_file()]
+        gallery(names, a.gallery_photo, ROOT / "docs" / "gallery.jpg")
+        shipped_now = [spec.split("=")[0] for spec in a.single]
+        versus_johnson(["quality"], a.work, ROOT / "docs" / "feedforward_vs_johnson.jpg", shipped_now)
+        return
+    if a.runs is None:
+        ap.error("give RUNS_DIR, or --single NAME=CHECKPOINT")
     cards = model_cards()
     networks, paintings = cards.get("networks", {}), cards.get("paintings", {})
     for v in a.variants:

@@ -349,8 +349,17 @@ class FastNet(StyleNet):
             self.up2 = nn.Sequential(upsample2(), conv(2 * w, w, 3), _norm(norm, w, n), nn.ReLU(inplace=True))
             self.out = nn.Sequential(conv(w, 12, 3), nn.PixelShuffle(2))
             icnr_(self.out[0])
+        elif upsample == "bilinear":
+            # bilinear x2 then a 3x3 conv at every stage, the last one at full resolution: no stage paints blocks
+            # of 2x2 pixels, so strokes come out smooth rather than stair-stepped (Odena et al. 2016)
+            def bilinear2() -> nn.Module:
+                return nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+
+            self.up1 = nn.Sequential(bilinear2(), conv(4 * w, 2 * w, 3), _norm(norm, 2 * w, n), nn.ReLU(inplace=True))
+            self.up2 = nn.Sequential(bilinear2(), conv(2 * w, w, 3), _norm(norm, w, n), nn.ReLU(inplace=True))
+            self.out = nn.Sequential(bilinear2(), conv(w, 3, 3))
         else:
-            raise PainterlyError(f"unknown upsampling '{upsample}' (choices: shuffle, nearest)")
+            raise PainterlyError(f"unknown upsampling '{upsample}' (choices: shuffle, nearest, bilinear)")
 
     def forward(self, x: torch.Tensor, style: Optional[torch.Tensor] = None) -> torch.Tensor:
         self._set_style(x, style)
@@ -378,6 +387,13 @@ def realtime_nn(norm: str = "instance", width: int = 24, blocks: int = 4, styles
     """``realtime`` upsampling by nearest neighbour + 3x3 conv in place of the inner sub-pixel convolutions: the
     network the shipped paintings use (docs/feedforward_ab_400.jpg)."""
     return FastNet(norm, width, blocks, skips=False, styles=styles, arch="realtime-nn", upsample="nearest")
+
+
+@NETWORKS.register("realtime-bil")
+def realtime_bil(norm: str = "instance", width: int = 24, blocks: int = 4, styles: int = 1) -> FastNet:
+    """``realtime`` with bilinear upsampling and a 3x3 conv at every stage, the last at full resolution: smooth
+    strokes, no 2x2 blocks, at the cost of one full-resolution layer."""
+    return FastNet(norm, width, blocks, skips=False, styles=styles, arch="realtime-bil", upsample="bilinear")
 
 
 @NETWORKS.register("realtime")

@@ -14,7 +14,17 @@ from painterly.feedforward.networks import (
     multiply_adds,
 )
 
-ARCHS = ["johnson", "johnson-nn", "depsep", "depsep-nn", "depsep-nn-bil", "fast", "realtime", "realtime-nn", "realtime-bil"]
+ARCHS = [
+    "johnson",
+    "johnson-nn",
+    "depsep",
+    "depsep-nn",
+    "depsep-nn-bil",
+    "fast",
+    "realtime",
+    "realtime-nn",
+    "realtime-bil",
+]
 
 
 def test_registry_lists_the_architectures():

@@ -22,7 +22,17 @@ from painterly.feedforward.train import train
 from painterly.metrics import distances
 from painterly.training import scan_photos
 
-ARCHS = ["johnson", "johnson-nn", "depsep", "depsep-nn", "depsep-nn-bil", "fast", "realtime", "realtime-nn", "realtime-bil"]
+ARCHS = [
+    "johnson",
+    "johnson-nn",
+    "depsep",
+    "depsep-nn",
+    "depsep-nn-bil",
+    "fast",
+    "realtime",
+    "realtime-nn",
+    "realtime-bil",
+]
 
 
 @pytest.fixture(scope="module")

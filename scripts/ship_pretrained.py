@@ -169,6 +169,28 @@ def versus_johnson(variants: list[str], work: Path, out: Path, names: Optional[l
     sheet(tiles, out, 1 + len(variants))
 
 
+def training_card(ck: dict, command: str, **extra: object) -> dict:
+    """The model card's account of a checkpoint's training (``extra`` after the loss weights)."""
+    t = ck["train"]
+    seconds = float(ck.get("seconds", 0.0))
+    keys = ("batch_size", "image_size", "style_size", "style_weight", "content_weight", "tv_weight", "lr")
+    return {
+        "steps": ck["step"],
+        **{k: t[k] for k in keys},
+        **extra,
+        "data": f"{ck['data']['photos']} photos of train_256 (ImageNet, BSDS500, COCO samples)",
+        "seconds": round(seconds),
+        "images_per_s": round(ck["step"] * t["batch_size"] / seconds, 2) if seconds else None,
+        "command": command,
+    }
+
+
+def half_precision_diff(full: Stylizer, shipped: Stylizer) -> float:
+    """Mean absolute pixel difference (0-1) of the float16 network from the float32 one on a held-out photo."""
+    probe = resize_long_side(load_image(DATA / "content" / "chelsea.png"), 256)
+    return float(np.abs(np.asarray(shipped(probe), np.float32) - np.asarray(full(probe), np.float32)).mean() / 255)
+
+
 def ship_single(name: str, src: Path, size: int, work: Path) -> None:
     """One painting's own network into the package as ``pretrained/NAME.pt`` (float16), with its model card."""
     if name not in PAINTINGS:
@@ -185,10 +207,8 @@ def ship_single(name: str, src: Path, size: int, work: Path) -> None:
     torch.save(ck, tmp)
     dst = slim_checkpoint(str(tmp), PRETRAINED / f"{name}.pt", half=True)
     full, shipped = Stylizer(str(tmp), "cpu"), Stylizer(name, "cpu")
-    probe = resize_long_side(load_image(DATA / "content" / "chelsea.png"), 256)
-    half_diff = float(np.abs(np.asarray(shipped(probe), np.float32) - np.asarray(full(probe), np.float32)).mean() / 255)
+    half_diff = half_precision_diff(full, shipped)
     t = ck["train"]
-    seconds = float(ck.get("seconds", 0.0))
     cards = model_cards()
     entries = cards["paintings"] if "paintings" in cards else cards
     entries[name] = {
@@ -199,24 +219,14 @@ def ship_single(name: str, src: Path, size: int, work: Path) -> None:
         "bytes": dst.stat().st_size,
         "half_mean_pixel_diff": round(half_diff, 5),
         "cpu_ms_512": cpu_ms(shipped),
-        "training": {
-            "steps": ck["step"],
-            "batch_size": t["batch_size"],
-            "image_size": t["image_size"],
-            "style_size": t["style_size"],
-            "style_weight": t["style_weight"],
-            "content_weight": t["content_weight"],
-            "tv_weight": t["tv_weight"],
-            "lr": t["lr"],
-            "data": f"{ck['data']['photos']} photos of train_256 (ImageNet, BSDS500, COCO samples)",
-            "seconds": round(seconds),
-            "images_per_s": round(ck["step"] * t["batch_size"] / seconds, 2) if seconds else None,
-            "command": (
+        "training": training_card(
+            ck,
+            (
                 f"painterly train styles/{name}.jpg --data train_256 --arch {ck['arch']} --steps {ck['step']} "
                 f"--image-size {t['image_size']} --style-size {t['style_size']} --style-weight {t['style_weight']:g} "
                 f"--tv-weight {t['tv_weight']:g} --batch-size {t['batch_size']} --seed {t['seed']}"
             ),
-        },
+        ),
         "scores": score_painting(name, "quality", size, work),
     }
     CARDS.write_text(json.dumps(cards, indent=1) + "\n")
@@ -259,12 +269,7 @@ def main() -> None:
             Stylizer(str(tmp), "cpu", mix=next(iter(PAINTINGS))),
             Stylizer(next(iter(PAINTINGS)), "cpu", variant=v),
         )
-        probe = resize_long_side(load_image(DATA / "content" / "chelsea.png"), 256)
-        half_diff = float(
-            np.abs(np.asarray(shipped(probe), np.float32) - np.asarray(full(probe), np.float32)).mean() / 255
-        )
-        t = ck["train"]
-        seconds = float(ck.get("seconds", 0.0))
+        half_diff = half_precision_diff(full, shipped)
         networks[v] = {
             "arch": ck["arch"],
             "settings": ck["settings"],
@@ -272,21 +277,7 @@ def main() -> None:
             "bytes": dst.stat().st_size,
             "half_mean_pixel_diff": round(half_diff, 5),
             "cpu_ms_512": cpu_ms(shipped),
-            "training": {
-                "steps": ck["step"],
-                "batch_size": t["batch_size"],
-                "image_size": t["image_size"],
-                "style_size": t["style_size"],
-                "style_weight": t["style_weight"],
-                "content_weight": t["content_weight"],
-                "tv_weight": t["tv_weight"],
-                "lr": t["lr"],
-                "paintings": len(PAINTINGS),
-                "data": f"{ck['data']['photos']} photos of train_256 (ImageNet, BSDS500, COCO samples)",
-                "seconds": round(seconds),
-                "images_per_s": round(ck["step"] * t["batch_size"] / seconds, 2) if seconds else None,
-                "command": f"scripts/train_pretrained.sh DATA RUNS {v}",
-            },
+            "training": training_card(ck, f"scripts/train_pretrained.sh DATA RUNS {v}", paintings=len(PAINTINGS)),
         }
         print(f"{v}: {networks[v]['cpu_ms_512']} ms per 512x512; float16 vs float32 {half_diff:.5f}", flush=True)
     for name, (credit, _) in PAINTINGS.items():

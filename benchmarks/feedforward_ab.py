@@ -1,16 +1,19 @@
 """Short A/B trainings of feed-forward designs on one painting, then one sheet beside Johnson et al.'s released model.
 
-Every candidate is trained with the same photos, steps, crops and loss (``painterly train``), then paints
-``../shared/reference/johnson/chicago.jpg`` at 512 px; the sheet puts the pictures side by side with the released
-model's picture of the same photo, to be looked at at 1:1.  Runs resume (``--resume``), so the script can be
-stopped and started again.
+Every candidate is trained with the same photos, steps, crops and loss (``painterly train``), one after another
+(two trainings side by side on a small CPU starve each other), and is copied to RUNS_DIR/NAME-STEPS.pt at each of
+``--steps``; each copy then paints ``../shared/reference/johnson/chicago.jpg`` at 512 px.  The sheet puts the
+pictures side by side with the released model's picture of the same photo: the whole pictures, the middle at 1:1,
+and a patch of the sky at 4x, where a tiled motif or a hatch shows first.  Look at it at 1:1.  Runs resume
+(``--resume``: the batches replay exactly), so the script can be stopped and started again.
 
-    python benchmarks/feedforward_ab.py RUNS_DIR [--steps 400] [--only NAME ...] [--sheet docs/SHEET.jpg]
+    python benchmarks/feedforward_ab.py RUNS_DIR [--steps 400 800] [--only NAME ...] [--sheet docs/SHEET.jpg]
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -45,13 +48,17 @@ CANDIDATES: dict[str, list[str]] = {
     "johnson": ["--arch", "johnson"],
     "johnson-nn": ["--arch", "johnson-nn"],
     "realtime-nn": ["--arch", "realtime-nn"],
+    "realtime-bil": ["--arch", "realtime-bil"],
     "johnson-nn-s1024": ["--arch", "johnson-nn", "--style-size", "1024", "ORIGINAL"],
     "realtime-nn-s1024": ["--arch", "realtime-nn", "--style-size", "1024", "ORIGINAL"],
 }
 
 
 def train(runs: Path, name: str, flags: list[str], steps: int, painting: str) -> Path:
-    out = runs / f"{name}.pt"
+    """Train (or resume) candidate ``name`` to ``steps`` steps; returns its copy at that step."""
+    out, copy = runs / f"{name}.pt", runs / f"{name}-{steps}.pt"
+    if copy.exists():
+        return copy
     style = STYLES / f"{painting}.jpg"
     if "ORIGINAL" in flags:  # the full-size painting
         flags = [f for f in flags if f != "ORIGINAL"]
@@ -77,28 +84,38 @@ def train(runs: Path, name: str, flags: list[str], steps: int, painting: str) ->
         str(out),
     ]
     subprocess.run(cmd, check=True)
-    return out
+    shutil.copy(out, copy)
+    return copy
 
 
 def sheet(models: dict[str, Path], reference: Path, photo: Path, output: Path, size: int = 512) -> None:
-    """The released model's picture, then each candidate's, in rows of two, labelled, at 1:1."""
+    """The released model's picture, then each candidate's, in columns: whole, the middle at 1:1, the sky at 4x."""
     from PIL import Image, ImageDraw
 
     from painterly.feedforward.stylizer import Stylizer
     from painterly.images import load_image, resize_long_side
 
     img = resize_long_side(load_image(photo), size)
-    tiles = [("Johnson et al. (released)", resize_long_side(Image.open(reference).convert("RGB"), size))]
-    tiles += [(name, Stylizer(str(path))(img)) for name, path in models.items()]
-    w, h = tiles[0][1].size
-    cols = 2
-    rows = (len(tiles) + cols - 1) // cols
-    canvas = Image.new("RGB", (cols * w, rows * (h + 20)), "white")
+    pictures = [("Johnson et al. (released)", resize_long_side(Image.open(reference).convert("RGB"), size))]
+    pictures += [(name, Stylizer(str(path))(img).resize(img.size)) for name, path in models.items()]
+    w, h = img.size
+    middle = (w // 2 - 128, h // 2 - 128, w // 2 + 128, h // 2 + 128)
+    sky = (w // 2 - 64, 16, w // 2 + 64, 144)
+    rows = [
+        [t.resize((w, h)) for _, t in pictures],
+        [t.resize((w, h)).crop(middle) for _, t in pictures],
+        [t.resize((w, h)).crop(sky).resize((512, 512), Image.Resampling.NEAREST) for _, t in pictures],
+    ]
+    heights = [max(t.height for t in r) for r in rows]
+    canvas = Image.new("RGB", (len(pictures) * max(w, 512), 20 + sum(heights)), "white")
     draw = ImageDraw.Draw(canvas)
-    for i, (label, t) in enumerate(tiles):
-        x, y = (i % cols) * w, (i // cols) * (h + 20)
-        canvas.paste(t.resize((w, h)), (x, y + 20))
-        draw.text((x + 4, y + 4), label, fill="black")
+    for i, (label, _) in enumerate(pictures):
+        draw.text((i * max(w, 512) + 4, 4), label, fill="black")
+    y = 20
+    for r, rh in zip(rows, heights):
+        for i, t in enumerate(r):
+            canvas.paste(t, (i * max(w, 512), y))
+        y += rh
     output.parent.mkdir(parents=True, exist_ok=True)
     canvas.save(output, quality=92)
 
@@ -106,7 +123,7 @@ def sheet(models: dict[str, Path], reference: Path, photo: Path, output: Path, s
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("runs", type=Path)
-    ap.add_argument("--steps", type=int, default=400)
+    ap.add_argument("--steps", type=int, nargs="+", default=[400], help="copies at these steps")
     ap.add_argument("--painting", default="starry-night")
     ap.add_argument("--reference", default="chicago_starry_night.jpg")
     ap.add_argument("--only", nargs="*", default=list(CANDIDATES))
@@ -116,8 +133,9 @@ def main() -> int:
     a.runs.mkdir(parents=True, exist_ok=True)
     models = {}
     for name in a.only:
-        models[name] = train(a.runs, name, CANDIDATES[name] + a.flags.split(), a.steps, a.painting)
-        print(f"trained {name}", file=sys.stderr, flush=True)
+        for n in sorted(a.steps):
+            models[f"{name}-{n}"] = train(a.runs, name, CANDIDATES[name] + a.flags.split(), n, a.painting)
+            print(f"trained {name} to {n} steps", file=sys.stderr, flush=True)
     if a.sheet:
         sheet(models, REFERENCE / a.reference, REFERENCE / "chicago.jpg", a.sheet)
         print(f"wrote {a.sheet}", file=sys.stderr)

@@ -12,6 +12,7 @@ torch and the weights).  A 2048x2048 picture in bf16 peaks at 6.2 GB.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -245,14 +246,22 @@ def side_that_fits(exc: BaseException, side: int, device: torch.device, base: Op
     return _side(float(side), min(1.0, (room - base) / (need - base)) * 0.8, side)  # 0.8: for what was not asked
 
 
-def _trim() -> None:
-    """glibc: return freed heap memory to the system (no-op elsewhere)."""
+def release() -> None:
+    """glibc: return freed heap memory to the system (no-op elsewhere).  Also between the tiles of a tiled picture:
+    their maps come in several sizes, and the heap would otherwise keep freed blocks of every size at once."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.lru_cache(maxsize=1)
+def _malloc_trim() -> Optional[Callable[[int], int]]:
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        return ctypes.CDLL("libc.so.6").malloc_trim
     except (OSError, AttributeError):
-        pass
+        return None
 
 
 def measure_peak(fn: Callable[[], Any], device: torch.device) -> Optional[int]:
@@ -265,7 +274,7 @@ def measure_peak(fn: Callable[[], Any], device: torch.device) -> Optional[int]:
         fn()
         torch.cuda.synchronize(device)
         return int(torch.cuda.max_memory_allocated(device) - start)
-    _trim()  # memory freed but kept by malloc would be reused unseen: give it back first
+    release()  # memory freed but kept by malloc would be reused unseen: give it back first
     resident = _status_bytes("VmRSS")
     try:
         with open("/proc/self/clear_refs", "w") as f:

@@ -8,7 +8,7 @@ from PIL import Image
 
 from painterly import PainterlyError, StyleTransfer
 from painterly.app.cli import main
-from painterly.gatys.engine import tile_grid
+from painterly.gatys.engine import GRID_OFFSETS, tile_grid
 from painterly.images import mask_regions
 from painterly.losses import gram_matrix, masked_gram
 from painterly.metrics import distances
@@ -114,7 +114,26 @@ def test_tiles_start_where_the_networks_pooling_windows_do():
             covered[y0:y1, x0:x1] = True
         assert covered.all()
         offsets.add(boxes[1][2])
-    assert len(offsets) > 2  # and the grid still moves
+    assert 2 < len(offsets) <= GRID_OFFSETS  # the grid still moves, among few places: tiles of few shapes
+
+
+@pytest.mark.parametrize("h, w", [(160, 224), (203, 157)])
+def test_the_photos_features_assembled_from_tiles_are_the_whole_pictures(h, w):
+    """A tiled scale reads the photo's content features from one map of the whole picture, assembled once from
+    tiles with margins of context: the size of the whole picture's map (odd sizes included), and close to it
+    (exact away from the tiles' borders, where the margin is inside the receptive field)."""
+    from painterly.backbones import create_backbone
+    from painterly.losses import PerceptualLoss
+
+    net = create_backbone("vgg19", None, "avg").truncate(["relu4_2"]).set_compute(torch.float32)
+    loss = PerceptualLoss(net, {"relu4_2": 1.0}, {"relu1_1": 1.0}, 1.0, 1.0, 0.0, "mse")
+    photo = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0))
+    whole = loss.content_targets(photo)["relu4_2"]
+    tiled = StyleTransfer._tiled_content_targets(loss, photo, 128, 32, 16)["relu4_2"]
+    assert tiled.shape == whole.shape
+    assert float((tiled - whole).norm() / whole.norm()) < 0.01  # 0.39 without margins
+    one = StyleTransfer._tiled_content_targets(loss, photo, 512, 32, 16)["relu4_2"]  # one tile: the whole picture
+    assert torch.allclose(one, whole, atol=1e-5)
 
 
 def test_a_tiled_run_matches_the_whole_one_closely(scene):

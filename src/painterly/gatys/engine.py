@@ -37,7 +37,7 @@ from ..images import (
     to_tensor,
 )
 from ..losses import PerceptualLoss, gram_matrix, laplacian, laplacian_loss, parse_layers, style_loss, total, tv_loss
-from ..memory import MemoryPlan, check_fits, fits, oom_guard, tile_that_fits, transfer_seconds
+from ..memory import MemoryPlan, check_fits, fits, oom_guard, release, tile_that_fits, transfer_seconds
 from ..progress import Progress
 from ..runtime import resolve_device, resolve_precision
 from .lbfgs import LBFGS
@@ -408,6 +408,18 @@ class StyleTransfer:
         margin = -(-max(8, tile // 8) // align) * align  # context around each tile's own part (receptive field)
         # one group of Gram matrices per region (with --mask), else one for the whole picture
         groups = len(s_targets) if regions is not None else 1
+        # the photo's content features, once per scale for the whole picture (tile by tile: each tile's own part);
+        # a tile of the moving grid reads its part of them, and their energy normalises the content loss
+        photo_feats = self._tiled_content_targets(perceptual, c, tile, margin, align)
+        energy = {k: t.pow(2).sum() for k, t in photo_feats.items()}
+        strides = {k: 64 // probe[k].shape[-1] for k in perceptual.content_layers}
+
+        def photo_part(box: tuple[int, int, int, int], like: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+            a0, _, b0, _ = box  # multiples of the stride; the tile's maps start there in the whole picture's
+            return {
+                k: t[..., a0 // strides[k] :, b0 // strides[k] :][..., : like[k].shape[-2], : like[k].shape[-1]]
+                for k, t in photo_feats.items()
+            }
 
         def pieces() -> list[tuple[tuple[int, int, int, int], torch.Tensor, float]]:
             boxes = tile_grid(h, w, max(align, (tile - 2 * margin) // align * align), gen, overlap=False, align=align)
@@ -435,9 +447,7 @@ class StyleTransfer:
             parts = pieces()
             sums = {k: [torch.zeros(())] * groups for k in layers}
             areas = {k: [torch.zeros(())] * groups for k in layers}
-            energy = {k: torch.zeros(()) for k in perceptual.content_layers}  # the photo's, for the content loss
-            photo_feats: list[dict[str, torch.Tensor]] = []  # each tile's photo features, for the second pass
-            with torch.no_grad():  # the whole picture's Gram matrices and content energy, tile by tile
+            with torch.no_grad():  # the whole picture's Gram matrices, tile by tile
                 for box, inner, _ in parts:
                     a0, a1, b0, b1 = box
                     feats = net(x[..., a0:a1, b0:b1], list(layers))
@@ -446,9 +456,8 @@ class StyleTransfer:
                         for g in range(groups):
                             sums[k][g] = sums[k][g] + gram_sum(feats[k], m[g])
                             areas[k][g] = areas[k][g] + m[g].float().pow(2).sum()
-                    photo_feats.append(perceptual.content_targets(c[..., a0:a1, b0:b1]))
-                    for k, t in photo_feats[-1].items():
-                        energy[k] = energy[k] + (t * at(inner, t)).pow(2).sum()
+                    del feats
+                    release()
             # the style loss of the whole picture and its derivative with respect to each Gram matrix
             coef: dict[str, list[Optional[torch.Tensor]]] = {k: [None] * groups for k in layers}
             style = torch.zeros(())
@@ -465,10 +474,13 @@ class StyleTransfer:
                     coef[k][g] = dg / areas[k][g].clamp_min(1e-8)
                     style = style + loss.detach()
             others: dict[str, float] = {}
-            for (box, inner, share), targets in zip(parts, photo_feats):  # backpropagate, tile by tile
+            grad = torch.zeros_like(x)
+            for box, inner, share in parts:  # backpropagate, tile by tile
                 a0, a1, b0, b1 = box
-                xs, cs = x[..., a0:a1, b0:b1], c[..., a0:a1, b0:b1]
+                # the tile as a leaf of its own: its gradient lands in its box, not in a whole-picture temporary
+                xs, cs = x.detach()[..., a0:a1, b0:b1].requires_grad_(True), c[..., a0:a1, b0:b1]
                 feats = net(xs, perceptual.layers)
+                targets = photo_part(box, feats)
                 # the tile's own part of the whole picture's content loss (squared error over the photo's energy)
                 if cfg.content_loss == "mse":
                     content_terms = (
@@ -497,15 +509,47 @@ class StyleTransfer:
                         assert d is not None
                         surrogate = surrogate + (d * gram_sum(feats[k], m[g])).sum()
                 surrogate.backward()
+                assert xs.grad is not None
+                grad[..., a0:a1, b0:b1] += xs.grad
+                del feats, targets, surrogate, xs
+                release()
                 others["content"] = others.get("content", 0.0) + float(content.detach())
                 for name, v in local.items():
                     others[name] = others.get(name, 0.0) + float(v.detach()) * share
+            x.grad = grad
             terms.clear()
             terms.update({"content": torch.tensor(others.pop("content")), "style": style})
             terms.update({k: torch.tensor(v) for k, v in others.items()})
             return total(terms.values())
 
         return closure
+
+    @staticmethod
+    @torch.no_grad()
+    def _tiled_content_targets(
+        perceptual: PerceptualLoss, c: torch.Tensor, tile: int, margin: int, align: int
+    ) -> dict[str, torch.Tensor]:
+        """The photo's content features of the whole picture, computed in tiles of side ``tile`` with ``margin``
+        context (aligned to the network's stride ``align``, so each tile's own part equals the whole picture's)."""
+        h, w = c.shape[-2:]
+        zeros = torch.zeros(1, 3, 64, 64, device=c.device)
+        strides = {k: 64 // f.shape[-1] for k, f in perceptual.content_targets(zeros).items()}
+        # each map's size for the whole picture, from a probe with the same remainder modulo 64 (poolings round
+        # down or up by the remainder alone)
+        ph, pw = 64 + h % 64, 64 + w % 64
+        probe = perceptual.content_targets(torch.zeros(1, 3, ph, pw, device=c.device))
+        out = {
+            k: f.new_empty(*f.shape[:2], f.shape[-2] + (h - ph) // strides[k], f.shape[-1] + (w - pw) // strides[k])
+            for k, f in probe.items()
+        }
+        for y0, y1, x0, x1 in tile_grid(h, w, max(align, (tile - 2 * margin) // align * align), None, False, align):
+            a0, a1, b0, b1 = max(0, y0 - margin), min(h, y1 + margin), max(0, x0 - margin), min(w, x1 + margin)
+            for k, f in perceptual.content_targets(c[..., a0:a1, b0:b1]).items():
+                s, t = strides[k], out[k]
+                r0, r1 = y0 // s, (t.shape[-2] if y1 == h else y1 // s)
+                q0, q1 = x0 // s, (t.shape[-1] if x1 == w else x1 // s)
+                t[..., r0:r1, q0:q1] = f[..., r0 - a0 // s : r1 - a0 // s, q0 - b0 // s : q1 - b0 // s]
+        return out
 
     def _style_targets(
         self, perceptual: PerceptualLoss, styles: list[torch.Tensor], blend: list[float], tile: int
@@ -635,20 +679,27 @@ def transfer(
     return StyleTransfer(**options).run(content, style, callback).image
 
 
+#: How many places a moving tile grid starts at, per side, spread over one tile: enough that no seam stays in one
+#: place, few enough that the tiles come in a handful of shapes (the CPU's convolution library keeps compiled
+#: kernels, with their memory, for every shape it has seen; with that cache off, a tiled run peaked a fifth lower).
+GRID_OFFSETS = 4
+
+
 def tile_grid(
     h: int, w: int, tile: int, gen: Optional[torch.Generator], overlap: bool = True, align: int = 1
 ) -> list[tuple[int, int, int, int]]:
     """Boxes (y0, y1, x0, x1) of tiles of side ``tile`` covering an h x w picture, overlapping by an eighth (or, with
-    ``overlap=False``, side by side); with ``gen`` the grid starts at a random offset (tiles at the borders are then
-    cut short, none below a quarter tile).  With ``align``, every tile starts at a multiple of it (the network's
-    stride: a tile's pooling windows then fall where the whole picture's do)."""
+    ``overlap=False``, side by side); with ``gen`` the grid starts at one of GRID_OFFSETS offsets, drawn at random
+    (tiles at the borders are then cut short, none below a quarter tile).  With ``align``, every tile starts at a
+    multiple of it (the network's stride: a tile's pooling windows then fall where the whole picture's do)."""
     stride = max(1, tile - max(8, tile // 8)) if overlap else tile
     stride = max(align, stride // align * align)
 
     def starts(n: int) -> list[tuple[int, int]]:
         if n <= tile:
             return [(0, n)]
-        off = int(torch.randint(0, stride // align, (1,), generator=gen)) * align if gen is not None else 0
+        j = int(torch.randint(0, GRID_OFFSETS, (1,), generator=gen)) if gen is not None else 0
+        off = stride * j // GRID_OFFSETS // align * align
         spans, at = [], -off
         while at < n:
             a, b = max(0, at), min(n, at + tile)

@@ -410,9 +410,10 @@ class StyleTransfer:
         groups = len(s_targets) if regions is not None else 1
         # the photo's content features, once per scale for the whole picture (tile by tile: each tile's own part);
         # a tile of the moving grid reads its part of them, and their energy normalises the content loss
-        photo_feats = self._tiled_content_targets(perceptual, c, tile, margin, align)
-        energy = {k: t.pow(2).sum() for k, t in photo_feats.items()}
+        own = max(align, (tile - 2 * margin) // align * align)  # a tile's own part, without its margins
         strides = {k: 64 // probe[k].shape[-1] for k in perceptual.content_layers}
+        photo_feats = self._tiled_content_targets(perceptual, c, own, margin, align, strides)
+        energy = {k: t.pow(2).sum() for k, t in photo_feats.items()}
 
         def photo_part(box: tuple[int, int, int, int], like: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
             a0, _, b0, _ = box  # multiples of the stride; the tile's maps start there in the whole picture's
@@ -422,7 +423,7 @@ class StyleTransfer:
             }
 
         def pieces() -> list[tuple[tuple[int, int, int, int], torch.Tensor, float]]:
-            boxes = tile_grid(h, w, max(align, (tile - 2 * margin) // align * align), gen, overlap=False, align=align)
+            boxes = tile_grid(h, w, own, gen, overlap=False, align=align)
             out = []
             for y0, y1, x0, x1 in boxes:
                 a0, a1, b0, b1 = max(0, y0 - margin), min(h, y1 + margin), max(0, x0 - margin), min(w, x1 + margin)
@@ -527,13 +528,12 @@ class StyleTransfer:
     @staticmethod
     @torch.no_grad()
     def _tiled_content_targets(
-        perceptual: PerceptualLoss, c: torch.Tensor, tile: int, margin: int, align: int
+        perceptual: PerceptualLoss, c: torch.Tensor, own: int, margin: int, align: int, strides: dict[str, int]
     ) -> dict[str, torch.Tensor]:
-        """The photo's content features of the whole picture, computed in tiles of side ``tile`` with ``margin``
-        context (aligned to the network's stride ``align``, so each tile's own part equals the whole picture's)."""
+        """The photo's content features of the whole picture, computed in tiles whose own parts have side ``own``,
+        each with ``margin`` context (aligned to the network's stride ``align``, so each tile's own part equals the
+        whole picture's); ``strides``: each content layer's stride."""
         h, w = c.shape[-2:]
-        zeros = torch.zeros(1, 3, 64, 64, device=c.device)
-        strides = {k: 64 // f.shape[-1] for k, f in perceptual.content_targets(zeros).items()}
         # each map's size for the whole picture, from a probe with the same remainder modulo 64 (poolings round
         # down or up by the remainder alone)
         ph, pw = 64 + h % 64, 64 + w % 64
@@ -542,7 +542,7 @@ class StyleTransfer:
             k: f.new_empty(*f.shape[:2], f.shape[-2] + (h - ph) // strides[k], f.shape[-1] + (w - pw) // strides[k])
             for k, f in probe.items()
         }
-        for y0, y1, x0, x1 in tile_grid(h, w, max(align, (tile - 2 * margin) // align * align), None, False, align):
+        for y0, y1, x0, x1 in tile_grid(h, w, own, None, False, align):
             a0, a1, b0, b1 = max(0, y0 - margin), min(h, y1 + margin), max(0, x0 - margin), min(w, x1 + margin)
             for k, f in perceptual.content_targets(c[..., a0:a1, b0:b1]).items():
                 s, t = strides[k], out[k]

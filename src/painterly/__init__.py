@@ -15,6 +15,20 @@ from typing import Any
 
 from ._version import __version__
 
+
+def _huge_pages() -> None:
+    """Large tensors in transparent huge pages (PyTorch's CPU allocator reads ``THP_MEM_ALLOC_ENABLE`` once, when
+    torch loads): a tiled print-size transfer otherwise spends a third of its time faulting in 4 KB pages
+    (benchmarks/RESULTS.md).  ``THP_MEM_ALLOC_ENABLE=0`` turns it off; once torch is imported it is left alone."""
+    import os
+    import sys
+
+    if "torch" not in sys.modules:
+        os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
+
+
+_huge_pages()
+
 #: public name -> (module, attribute)
 _EXPORTS = {
     "transfer": ("gatys.engine", "transfer"),

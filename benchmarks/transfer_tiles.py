@@ -2,14 +2,16 @@
 peak memory of pictures far larger than memory would allow whole.
 
     python benchmarks/transfer_tiles.py OUT [--compare 2048] [--tile 1024] [--large 4096x4096 7680x4320]
-                                            [--large-tile 0]
+                                            [--large-tile 0] [--large-scales SPEC]
 
 The large pictures take the tile that painterly plans for the free memory (``--large-tile 0``); run with
-PAINTERLY_MEMORY_LIMIT_GB=16 to plan for a 16 GB machine.
+PAINTERLY_MEMORY_LIMIT_GB=16 to plan for a 16 GB machine.  ``--large-scales`` gives them a coarse-to-fine schedule of
+their own (`painterly transfer --scales`), for example fewer steps at the largest scales on a slow machine.
 
 Each run is a separate `painterly transfer` process under /usr/bin/time -v (peak resident memory).  The photo is
 ../shared/data/content/jcj_tubingen.jpg, cropped to each picture's aspect ratio; the painting is The Starry Night.
-Also writes 1:1 crops across tile borders, to look for seams.
+Also writes 1:1 crops across tile borders, to look for seams, and each run's progress and /usr/bin/time report
+beside its picture (OUT/NAME.log).
 """
 
 from __future__ import annotations
@@ -45,25 +47,29 @@ def photo_at(aspect: float, out: Path) -> Path:
     return out
 
 
-def run(photo: Path, out: Path, size: int, tile: int) -> dict:
-    cmd = [
-        "/usr/bin/time",
-        "-v",
-        sys.executable,
-        "-m",
-        "painterly",
-        "transfer",
-        str(photo),
-        str(PAINTING),
-        "-o",
-        str(out),
-        "--size",
-        str(size),
-        "-q",
-    ] + (["--tile", str(tile)] if tile else [])
+def run(photo: Path, out: Path, size: int, tile: int, scales: str = "") -> dict:
+    cmd = (
+        [
+            "/usr/bin/time",
+            "-v",
+            sys.executable,
+            "-m",
+            "painterly",
+            "transfer",
+            str(photo),
+            str(PAINTING),
+            "-o",
+            str(out),
+            "--size",
+            str(size),
+        ]
+        + (["--tile", str(tile)] if tile else [])
+        + (["--scales", scales] if scales else [])
+    )
     t = time.perf_counter()
     r = subprocess.run(cmd, capture_output=True, text=True)
     seconds = time.perf_counter() - t
+    out.with_suffix(".log").write_text(r.stderr)  # the progress bar's steps with their times, then /usr/bin/time's
     if r.returncode:
         raise SystemExit(r.stderr[-2000:])
     peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr).group(1)) * 1024
@@ -77,6 +83,7 @@ def main() -> int:
     ap.add_argument("--tile", type=int, default=1024)
     ap.add_argument("--large", nargs="*", default=["4096x4096", "7680x4320"])
     ap.add_argument("--large-tile", type=int, default=0, help="tile side for the large pictures (0: as planned)")
+    ap.add_argument("--large-scales", default="", help="--scales for the large pictures (default: painterly's own)")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -92,7 +99,9 @@ def main() -> int:
         w, h = map(int, spec.split("x"))
         photo = photo_at(w / h, a.out / f"photo_{spec}.png")
         out = a.out / f"large_{spec}.png"
-        row = run(photo, out, max(w, h), a.large_tile)
+        row = run(photo, out, max(w, h), a.large_tile, a.large_scales)
+        if a.large_scales:
+            row["scales"] = a.large_scales
         img = Image.open(out)
         row["output"] = list(img.size)
         # 1:1 crops (the grid moves every step, so a seam, if one stayed, could be anywhere: these are where the

@@ -9,7 +9,15 @@ import torch
 from PIL import Image
 
 from painterly.app.cli import main
-from painterly.metrics import cosine, evaluate, histogram_cosine, multiscale_style, patch_match, wang_criteria
+from painterly.metrics import (
+    cosine,
+    evaluate,
+    histogram_cosine,
+    lattice,
+    multiscale_style,
+    patch_match,
+    wang_criteria,
+)
 
 
 def _features(columns):
@@ -87,6 +95,28 @@ def test_a_tiled_motif_uses_few_of_the_paintings_patches(painting, tmp_path, pho
     assert got["ge_texture"] > 0.8  # while the global texture statistics nearly match
 
 
+def test_lattice_sees_a_motif_repeated_every_8_px_and_not_texture_as_such(photo, tmp_path):
+    """The photo scores low; the photo under a faint motif tiled every 8 px (what a network with three stride-2
+    stages paints in a flat sky) scores high; the same amount of texture without a period stays low."""
+    base = np.asarray(Image.open(photo).convert("RGB").resize((128, 96)), np.float64)
+    rng = np.random.default_rng(0)
+    motif = np.tile(rng.normal(0, 12, (8, 8, 1)), (12, 16, 3))  # one 8x8 cell repeated
+    noise = rng.normal(0, 12, base.shape[:2] + (1,)).repeat(3, 2)  # as strong, no period
+    scores = {}
+    for name, extra in (("photo", 0), ("motif", motif), ("noise", noise)):
+        Image.fromarray(np.clip(base + extra, 0, 255).astype(np.uint8)).save(tmp_path / f"{name}.png")
+        scores[name] = lattice(tmp_path / f"{name}.png")
+    assert scores["photo"] < 4 and scores["noise"] < 4  # measured 1.5 and 1.4 (the motif: 790)
+    assert scores["motif"] > 10 * scores["photo"]
+    # a lattice of period 4 is one of period 8 too (every other harmonic); the crop to whole periods is no offset
+    four = np.tile(rng.normal(0, 12, (4, 4, 1)), (25, 33, 3))[:100, :130]
+    Image.fromarray(np.clip(128 + four, 0, 255).astype(np.uint8)).save(tmp_path / "four.png")
+    assert lattice(tmp_path / "four.png") > 10
+    with pytest.raises(ValueError, match="at least 16x16"):
+        Image.new("RGB", (12, 40)).save(tmp_path / "tiny.png")
+        lattice(tmp_path / "tiny.png")
+
+
 def test_multiscale_style_sees_the_texture_scale(painting, tmp_path):
     """The painting shrunk 4x and tiled back to full size has fine strokes: at full size it is far from the
     painting, and the distance changes with the scale, while the painting itself stays close at every scale."""
@@ -119,6 +149,7 @@ def test_evaluate_cli_json_and_table(painting, photo, capsys):
         "lp",
         "lp1",
         "lp2",
+        "lattice",
     ]
     assert got["content"] == 0 and got["mse"] == 0 and got["ssim"] == pytest.approx(1.0) and got["cf"] == 1
     direct = evaluate(photo, photo, painting)

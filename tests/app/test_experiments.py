@@ -76,6 +76,7 @@ def test_experiment_cli_writes_tables_plots_and_sheets(capsys, tmp_path, small_p
             "ge",
             "lp",
             "lp2",
+            "lattice",
         } <= set(rows[0])
         assert (out / study / "results.md").read_text().count("\n") == 4
         for png in ("loss_curves.png", "summary.png"):

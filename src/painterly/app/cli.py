@@ -576,6 +576,7 @@ EVALUATE_MEANINGS = {
     "lp": "local patterns: mean of lp1 and lp2, higher is closer to the painting",
     "lp1": "mean cosine of each 3x3 feature patch to its nearest painting patch",
     "lp2": "share of the painting's patches the picture uses (a repeated motif uses few)",
+    "lattice": "how strongly the detail repeats every 8, 4 or 2 px, lower is better (a photo: 1-3)",
 }
 
 
@@ -798,7 +799,8 @@ COMMANDS: dict[str, Command] = {
         "Score OUTPUT, a picture of CONTENT in the style of STYLE: style distance (also with OUTPUT at "
         "1/2 and 1/4 size, so stroke size shows) and content distance (lower is better), MSE and SSIM "
         "against the photo, and Wang et al. (2021)'s content fidelity, global effects and local "
-        "patterns (higher is better; a repeated small motif scores a low lp2).",
+        "patterns (higher is better; a repeated small motif scores a low lp2), and the lattice of a motif "
+        "repeated every 8, 4 or 2 px (lower is better; save pictures losslessly: JPEG's blocks count too).",
         cmd_evaluate,
         EvaluateArgs,
         EvaluateConfig,

@@ -21,7 +21,7 @@ from ..config import ExperimentConfig, TransferConfig
 from ..errors import DivergedError, Interrupted, PainterlyError, Saved, suggest
 from ..gatys.engine import Iterate, StyleTransfer, TransferResult
 from ..images import atomic_write, load_image, resize_long_side, save_image
-from ..metrics import distances, mse, multiscale_style, ssim, wang_criteria
+from ..metrics import distances, lattice, mse, multiscale_style, ssim, wang_criteria
 from ..progress import Progress
 
 
@@ -98,11 +98,13 @@ def adain_references(pairs: Sequence[tuple[str, str]], size: int, folder: Path) 
 
 def _quality(row: dict[str, Any], image: Path, content: str, style: str, ref: Optional[Path]) -> None:
     """The measures of ``painterly evaluate`` as columns: distances (also at 1/2 and 1/4 size), Wang et al.
-    (2021)'s criteria, and MSE/SSIM against the reference picture when there is one."""
+    (2021)'s criteria, the lattice of a motif every 8 px, and MSE/SSIM against the reference picture when there
+    is one."""
     row.update({f"{k}_distance": round(v, 5) for k, v in distances(image, content, style).items()})
     # style_x2 -> style_distance_x2
     row.update({k.replace("style", "style_distance"): round(v, 5) for k, v in multiscale_style(image, style).items()})
     row.update({k: round(v, 4) for k, v in wang_criteria(image, content, style).items()})
+    row["lattice"] = round(lattice(image), 2)
     if ref is not None:
         row["mse_vs_reference"] = round(mse(image, ref), 3)
         row["ssim_vs_reference"] = round(ssim(image, ref), 4)

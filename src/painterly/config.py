@@ -341,6 +341,14 @@ class TrainConfig(Options):
     content_weight: float = opt(1.0, "weight of the content loss", min=0.0)
     style_weight: float = opt(5.0, "weight of the style loss", min=0.0)
     tv_weight: float = opt(0.0, "weight of the total-variation loss", min=0.0)
+    jitter: int = opt(
+        0,
+        "crop the network's picture and its photo alike at a random offset of up to N px before the loss network, "
+        "new for every photo and step: a pattern painted in step with the loss network's pooling grid then gains "
+        "nothing (0: off)",
+        min=0,
+        max=64,
+    )
     content_loss: str = opt(
         "mse", "content loss (charbonnier: keeps more content; Pandey et al. 2018)", choices=_content_losses
     )

@@ -18,7 +18,7 @@ from painterly import PainterlyError
 from painterly.checkpoint import load_checkpoint
 from painterly.config import TrainConfig
 from painterly.feedforward.stylizer import Stylizer
-from painterly.feedforward.train import train
+from painterly.feedforward.train import jittered, train
 from painterly.metrics import distances
 from painterly.training import scan_photos
 
@@ -221,6 +221,23 @@ def test_resume_continues_from_the_saved_step(tmp_path, photos, style_path):
     assert (tmp_path / "m.pt").read_bytes() == before and len(seen) == 2  # trained past 4 already: untouched
     with pytest.raises(PainterlyError, match="--resume"):
         train(_cfg(tmp_path, photos, style_path, steps=6, resume=True, arch="depsep"))
+
+
+def test_jitter_crops_photo_and_picture_alike_and_replays(tmp_path, photos, style_path):
+    """Each photo and its picture cut at the same random offset, another for each photo, the same for the same
+    seed (a resumed run replays it); small crops take a smaller shift; and a run trains with it."""
+    x = torch.arange(2 * 3 * 64 * 64, dtype=torch.float32).reshape(2, 3, 64, 64)
+    y = x + 0.5
+    cx, cy = jittered(x, y, 16, seed=7)
+    assert cx.shape == cy.shape == (2, 3, 48, 48) and torch.equal(cy, cx + 0.5)
+    corners = [int(c[0, 0, 0]) for c in cx]  # the offset of each crop, read back from its first value
+    offsets = [divmod(c - i * 3 * 64 * 64, 64) for i, c in enumerate(corners)]
+    assert all(0 <= a <= 16 and 0 <= b <= 16 for a, b in offsets)
+    assert torch.equal(jittered(x, y, 16, seed=7)[0], cx)
+    assert len({tuple(o) for seed in range(6) for o in [divmod(int(jittered(x, y, 16, seed)[0][0, 0, 0, 0]), 64)]}) > 1
+    assert jittered(x[..., :20, :20], y[..., :20, :20], 16, seed=1)[0].shape[-2:] == (15, 15)  # a quarter at most
+    train(_cfg(tmp_path, photos, style_path, steps=2, jitter=8))
+    assert load_checkpoint(tmp_path / "m.pt")["train"]["jitter"] == 8
 
 
 def test_cli_train_apply_models(tmp_path, photos, style_path, content_path, cli):

@@ -166,7 +166,10 @@ def train(cfg: TrainConfig, callback: Optional[Callable[[TrainProgress], None]] 
         ids = ids + known
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
             y = model(x, ids.to(device)) if n_styles > 1 else model(x)
-        return loss_fn(y.float(), loss_fn.content_targets(x), [(1.0, target)])
+        y = y.float()
+        if cfg.jitter:
+            x, y = jittered(x, y, cfg.jitter, cfg.seed * 1_000_003 + at * world + rank)
+        return loss_fn(y, loss_fn.content_targets(x), [(1.0, target)])
 
     def compute(at: int) -> tuple[dict[str, torch.Tensor], int]:
         x = next(batches).to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
@@ -193,6 +196,24 @@ def train(cfg: TrainConfig, callback: Optional[Callable[[TrainProgress], None]] 
 
         dist.barrier()
     return out
+
+
+def jittered(x: torch.Tensor, y: torch.Tensor, most: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each photo of ``x`` and its picture in ``y`` cropped alike, ``most`` px smaller, at a random offset of 0 to
+    ``most`` px on each axis (drawn from ``seed``: the same at every replay of a step).  The loss network's pooling
+    grid then falls at a new place on every picture, so a lattice that the style network paints in step with it
+    (a motif every 2, 4 or 8 px) no longer lowers the loss: the transformation robustness of Olah et al. 2017,
+    "Feature Visualization"."""
+    h, w = y.shape[-2:]
+    most = min(most, h // 4, w // 4)
+    if most < 1:
+        return x, y
+    offsets = torch.randint(0, most + 1, (y.shape[0], 2), generator=torch.Generator().manual_seed(seed)).tolist()
+
+    def crop(t: torch.Tensor) -> torch.Tensor:
+        return torch.stack([a[..., i : i + h - most, j : j + w - most] for a, (i, j) in zip(t, offsets)])
+
+    return crop(x), crop(y)
 
 
 def _extend(net: StyleNet, base: dict[str, Any], known: int) -> None:

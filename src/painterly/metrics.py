@@ -206,12 +206,12 @@ def lattice(out: ImageLike, period: int = LATTICE_PERIOD) -> float:
     img = img.crop((0, 0, w, h))
     detail = np.asarray(img, np.float64) - np.asarray(img.filter(ImageFilter.GaussianBlur(2)), np.float64)
     power = np.abs(np.fft.fft2(detail * np.outer(np.hanning(h), np.hanning(w)))) ** 2
-    ratios = []
+    ratios, near = [], np.arange(-6, 7)
     for kx in range(period):
         for ky in range(period):
             if kx or ky:
                 fx, fy = kx * w // period, ky * h // period
-                around = np.roll(power, (6 - fy, 6 - fx), (0, 1))[:13, :13]  # wraps round at the spectrum's edges
+                around = power[np.ix_((fy + near) % h, (fx + near) % w)]  # wraps round at the spectrum's edges
                 ratios.append(power[fy, fx] / max(float(np.median(around)), 1e-12))
     return float(np.mean(ratios))
 

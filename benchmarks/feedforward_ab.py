@@ -51,6 +51,8 @@ CANDIDATES: dict[str, list[str]] = {
     "realtime-bil": ["--arch", "realtime-bil"],
     "realtime-nn-jitter": ["--arch", "realtime-nn", "--jitter", "16"],
     "realtime-bil-jitter": ["--arch", "realtime-bil", "--jitter", "16"],
+    "realtime-nn-noise": ["--arch", "realtime-nn", "--noise", "4"],
+    "realtime-bil-noise": ["--arch", "realtime-bil", "--noise", "4"],
     "johnson-nn-s1024": ["--arch", "johnson-nn", "--style-size", "1024", "ORIGINAL"],
     "realtime-nn-s1024": ["--arch", "realtime-nn", "--style-size", "1024", "ORIGINAL"],
 }

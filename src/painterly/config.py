@@ -349,6 +349,13 @@ class TrainConfig(Options):
         min=0,
         max=64,
     )
+    noise: int = opt(
+        0,
+        "channels of noise the network paints from beside the photo (Ulyanov et al. 2016): strokes in flat areas "
+        "rather than a pattern repeated with the network's stride (fast and realtime networks; 0: none)",
+        min=0,
+        max=16,
+    )
     content_loss: str = opt(
         "mse", "content loss (charbonnier: keeps more content; Pandey et al. 2018)", choices=_content_losses
     )

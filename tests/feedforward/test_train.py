@@ -240,6 +240,35 @@ def test_jitter_crops_photo_and_picture_alike_and_replays(tmp_path, photos, styl
     assert load_checkpoint(tmp_path / "m.pt")["train"]["jitter"] == 8
 
 
+def test_noise_input_trains_paints_the_same_every_time_and_exports(tmp_path, photos, style_path, content_path, cli):
+    """--noise: fresh noise while training, a fixed field when painting (the same picture twice, and the same for
+    every picture of a batch), at any size, from a checkpoint that describes it; ONNX gives the same picture;
+    a network without the setting says so in one line."""
+    model = train(_cfg(tmp_path, photos, style_path, arch="realtime-nn", steps=2, noise=3, preview_every=0))
+    ck = load_checkpoint(model)
+    assert ck["settings"]["noise"] == 3 and ck["train"]["noise"] == 3
+    assert "field" not in ck["state_dict"]  # made anew from its seed
+    stylizer = Stylizer(str(model))
+    x = torch.rand(1, 3, 37, 53)
+    a, b = stylizer.tensor(x), stylizer.tensor(x)
+    assert torch.equal(a, b) and a.shape == (1, 3, 37, 53)
+    assert torch.equal(stylizer.tensor(torch.cat([x, x]))[1:], a)
+    from painterly.feedforward.networks import create_network
+
+    n = create_network("realtime-nn", noise=3).train()
+    assert not torch.equal(n(x), n(x))  # fresh noise every training step
+    n.eval()
+    assert n(torch.rand(1, 3, 1100, 24)).shape == (1, 3, 1100, 24)  # beyond the field's 1,024 px: repeated
+    pytest.importorskip("onnxruntime")
+    from painterly.feedforward.export import export_onnx
+
+    diffs = export_onnx(str(model), tmp_path / "m.onnx", check_sizes=((32, 48), (37, 53)))
+    assert max(diffs.values()) < 1e-3
+    r = cli(*_train_args(style_path, photos, tmp_path / "j.pt", 1), "--arch", "johnson", "--noise", "2", "-q")
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.strip() == "painterly: error: the johnson network has no setting noise"
+
+
 def test_cli_train_apply_models(tmp_path, photos, style_path, content_path, cli):
     model = tmp_path / "cli.pt"
     r = cli(*_train_args(style_path, photos, model, 2), "--quiet")

@@ -304,7 +304,13 @@ class FastNet(StyleNet):
     here), sub-pixel upsampling (ICNR-initialised) instead of transposed convolutions, instance normalisation
     except at the ends.  ``skips``: additive skips from the 1/2- and 1/4-resolution encoder stages to the decoder
     (U-Net-like; they carry the photo's fine detail straight to the output, so the picture stays the photo under a
-    fine texture: off in the ``realtime`` network).  About 5 GMAC at 512x512 against Johnson et al.'s 33."""
+    fine texture: off in the ``realtime`` network).  About 5 GMAC at 512x512 against Johnson et al.'s 33.
+
+    ``noise``: channels of Gaussian noise given to the network beside the photo at 1/2 resolution (Ulyanov et al.
+    2016, "Texture Networks"): in a flat area a network whose stages stride by 2 can only paint a pattern periodic
+    with its total stride (8 px), and noise gives it something non-periodic to paint strokes from.  Fresh noise
+    every training step; at inference a fixed field (:func:`noise_field`), so a picture and every frame of a
+    video are painted alike."""
 
     def __init__(
         self,
@@ -315,15 +321,21 @@ class FastNet(StyleNet):
         styles: int = 1,
         arch: str = "fast",
         upsample: str = "shuffle",
+        noise: int = 0,
     ) -> None:
         super().__init__()
         self.arch = arch
         self.settings = dict(norm=norm, width=width, blocks=blocks)
         if norm == "conditional":
             self.settings["styles"] = styles
-        self.skips = skips
+        if noise:
+            self.settings["noise"] = noise
+        self.skips, self.noise = skips, noise
+        if noise:  # not saved: the same seed makes it anew
+            self.register_buffer("field", noise_field(noise, NOISE_TILE, NOISE_TILE), persistent=False)
         w, n = width, styles
-        self.down1 = nn.Sequential(nn.PixelUnshuffle(2), ConvBlock(12, w, 3, 1, norm, styles=n))  # 1/2 resolution
+        # 1/2 resolution (the photo folded into 12 channels, then the noise beside it)
+        self.down1 = nn.Sequential(nn.PixelUnshuffle(2), ConvBlock(12 + noise, w, 3, 1, norm, styles=n))
         self.down2 = ConvBlock(w, 2 * w, 3, 2, norm, styles=n)  # 1/4
         self.down3 = ConvBlock(2 * w, 4 * w, 3, 2, norm, styles=n)  # 1/8
         self.residuals = nn.Sequential(*[Residual(4 * w, norm, styles=n) for _ in range(blocks)])
@@ -366,7 +378,17 @@ class FastNet(StyleNet):
         h, w = x.shape[-2:]
         # to a multiple of 16 (cropped off again); unconditional, so an exported graph handles every size
         x = nn.functional.pad(x, (0, (-w) % 16, 0, (-h) % 16), mode="replicate")
-        e1 = self.down1(x - 0.5)
+        x = self.down1[0](x - 0.5)
+        if self.noise:
+            b, _, hh, ww = x.shape
+            if self.training:
+                z = torch.randn(b, self.noise, hh, ww, device=x.device, dtype=x.dtype)
+            else:  # the fixed field, repeated every NOISE_TILE px at 1/2 resolution (in one graph for every size)
+                field: torch.Tensor = self.field  # type: ignore[assignment]
+                t = NOISE_TILE
+                z = field.to(x.dtype).repeat(1, 1, hh // t + 1, ww // t + 1)[..., :hh, :ww].expand(b, -1, -1, -1)
+            x = torch.cat([x, z], 1)
+        e1 = self.down1[1](x)
         e2 = self.down2(e1)
         y = self.residuals(self.down3(e2))
         if self.skips:
@@ -376,36 +398,54 @@ class FastNet(StyleNet):
         return ((torch.tanh(self.out(y)) + 1) / 2)[..., :h, :w]
 
 
+#: side of the fixed noise field at 1/2 resolution (it repeats every 1,024 px of the picture)
+NOISE_TILE = 512
+
+
+def noise_field(channels: int, height: int, width: int) -> torch.Tensor:
+    """The fixed noise a :class:`FastNet` paints from at inference: (1, channels, height, width) standard normal
+    values from a fixed seed, the same for every picture and every frame."""
+    g = torch.Generator().manual_seed(20161)
+    return torch.randn(1, channels, height, width, generator=g)
+
+
 @NETWORKS.register("fast")
-def fast(norm: str = "instance", width: int = 24, blocks: int = 4, styles: int = 1) -> FastNet:
+def fast(norm: str = "instance", width: int = 24, blocks: int = 4, styles: int = 1, noise: int = 0) -> FastNet:
     """painterly's own fast network with skips (see :class:`FastNet`)."""
-    return FastNet(norm, width, blocks, skips=True, styles=styles)
+    return FastNet(norm, width, blocks, skips=True, styles=styles, noise=noise)
 
 
 @NETWORKS.register("realtime-nn")
-def realtime_nn(norm: str = "instance", width: int = 24, blocks: int = 4, styles: int = 1) -> FastNet:
+def realtime_nn(norm: str = "instance", width: int = 24, blocks: int = 4, styles: int = 1, noise: int = 0) -> FastNet:
     """``realtime`` upsampling by nearest neighbour + 3x3 conv in place of the inner sub-pixel convolutions: the
     network the shipped paintings use (docs/feedforward_ab_400.jpg)."""
-    return FastNet(norm, width, blocks, skips=False, styles=styles, arch="realtime-nn", upsample="nearest")
+    return FastNet(norm, width, blocks, False, styles, "realtime-nn", "nearest", noise)
 
 
 @NETWORKS.register("realtime-bil")
-def realtime_bil(norm: str = "instance", width: int = 24, blocks: int = 4, styles: int = 1) -> FastNet:
+def realtime_bil(norm: str = "instance", width: int = 24, blocks: int = 4, styles: int = 1, noise: int = 0) -> FastNet:
     """``realtime`` with bilinear upsampling and a 3x3 conv at every stage, the last at full resolution: smooth
     strokes, no 2x2 blocks, at the cost of one full-resolution layer."""
-    return FastNet(norm, width, blocks, skips=False, styles=styles, arch="realtime-bil", upsample="bilinear")
+    return FastNet(norm, width, blocks, False, styles, "realtime-bil", "bilinear", noise)
 
 
 @NETWORKS.register("realtime")
-def realtime(norm: str = "instance", width: int = 24, blocks: int = 4, styles: int = 1) -> FastNet:
+def realtime(norm: str = "instance", width: int = 24, blocks: int = 4, styles: int = 1, noise: int = 0) -> FastNet:
     """:class:`FastNet` without the skips: the network paints the whole picture anew rather than laying a texture
     over the photo's detail."""
-    return FastNet(norm, width, blocks, skips=False, styles=styles, arch="realtime")
+    return FastNet(norm, width, blocks, skips=False, styles=styles, arch="realtime", noise=noise)
 
 
 def create_network(arch: str, **settings: Any) -> StyleNet:
-    """Build architecture ``arch`` with ``settings`` (as stored in a checkpoint)."""
-    return NETWORKS.get(arch)(**settings)
+    """Build architecture ``arch`` with ``settings`` (as stored in a checkpoint); one line for a setting the
+    architecture does not have."""
+    import inspect
+
+    factory = NETWORKS.get(arch)
+    unknown = sorted(set(settings) - set(inspect.signature(factory).parameters))
+    if unknown:
+        raise PainterlyError(f"the {arch} network has no setting {', '.join(unknown)}")
+    return factory(**settings)
 
 
 def network_from_checkpoint(ckpt: dict[str, Any], path: Union[str, Path] = "") -> StyleNet:

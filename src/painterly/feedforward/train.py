@@ -82,8 +82,11 @@ def train(cfg: TrainConfig, callback: Optional[Callable[[TrainProgress], None]] 
     settings: dict[str, Any] = {"norm": "conditional", "styles": n_styles} if n_styles > 1 else {"norm": cfg.norm}
     if cfg.extend:
         settings = {**base["settings"], "styles": n_styles}
-    elif cfg.width:
-        settings["width"] = cfg.width
+    else:
+        if cfg.width:
+            settings["width"] = cfg.width
+        if cfg.noise:
+            settings["noise"] = cfg.noise
     net = channels_last(create_network(arch, **settings), device=device)
     if cfg.extend:
         _extend(net, base, known)

@@ -248,6 +248,12 @@ def test_noise_input_trains_paints_the_same_every_time_and_exports(tmp_path, pho
     ck = load_checkpoint(model)
     assert ck["settings"]["noise"] == 3 and ck["train"]["noise"] == 3
     assert "field" not in ck["state_dict"]  # made anew from its seed
+    # a resumed run draws the same noise as an uninterrupted one
+    cut = tmp_path / "cut.pt"
+    train(_cfg(tmp_path, photos, style_path, arch="realtime-nn", steps=1, noise=3, preview_every=0, output=str(cut)))
+    again = dict(arch="realtime-nn", steps=2, noise=3, preview_every=0, output=str(cut), resume=True)
+    train(_cfg(tmp_path, photos, style_path, **again))
+    assert torch.allclose(load_checkpoint(cut)["history"]["total"], ck["history"]["total"], rtol=1e-4)
     stylizer = Stylizer(str(model))
     x = torch.rand(1, 3, 37, 53)
     a, b = stylizer.tensor(x), stylizer.tensor(x)

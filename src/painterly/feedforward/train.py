@@ -167,6 +167,8 @@ def train(cfg: TrainConfig, callback: Optional[Callable[[TrainProgress], None]] 
         ids = (torch.arange(x.shape[0]) + (at * x.shape[0] * world + rank * x.shape[0])) % len(grams)
         target = {k: torch.cat([grams[int(i)][k] for i in ids]) for k in grams[0]}
         ids = ids + known
+        if cfg.noise:  # the network's noise from the step's own seed, so a resumed run replays it
+            torch.manual_seed(cfg.seed * 1_000_003 + at * world + rank)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
             y = model(x, ids.to(device)) if n_styles > 1 else model(x)
         y = y.float()

@@ -15,6 +15,7 @@ Every network maps RGB in [0, 1] (any height and width) to RGB in [0, 1] of the 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -439,8 +440,6 @@ def realtime(norm: str = "instance", width: int = 24, blocks: int = 4, styles: i
 def create_network(arch: str, **settings: Any) -> StyleNet:
     """Build architecture ``arch`` with ``settings`` (as stored in a checkpoint); one line for a setting the
     architecture does not have."""
-    import inspect
-
     factory = NETWORKS.get(arch)
     unknown = sorted(set(settings) - set(inspect.signature(factory).parameters))
     if unknown:

@@ -167,13 +167,14 @@ def train(cfg: TrainConfig, callback: Optional[Callable[[TrainProgress], None]] 
         ids = (torch.arange(x.shape[0]) + (at * x.shape[0] * world + rank * x.shape[0])) % len(grams)
         target = {k: torch.cat([grams[int(i)][k] for i in ids]) for k in grams[0]}
         ids = ids + known
-        if cfg.noise:  # the network's noise from the step's own seed, so a resumed run replays it
-            torch.manual_seed(cfg.seed * 1_000_003 + at * world + rank)
+        seed = cfg.seed * 1_000_003 + at * world + rank  # the step's own: a resumed run replays its noise and jitter
+        if cfg.noise:
+            torch.manual_seed(seed)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
             y = model(x, ids.to(device)) if n_styles > 1 else model(x)
         y = y.float()
         if cfg.jitter:
-            x, y = jittered(x, y, cfg.jitter, cfg.seed * 1_000_003 + at * world + rank)
+            x, y = jittered(x, y, cfg.jitter, seed)
         return loss_fn(y, loss_fn.content_targets(x), [(1.0, target)])
 
     def compute(at: int) -> tuple[dict[str, torch.Tensor], int]:

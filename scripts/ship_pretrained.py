@@ -20,7 +20,6 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import torch
@@ -155,17 +154,18 @@ def gallery(names: list[str], photo: Path, out: Path, cell: int = 340) -> None:
     sheet(tiles, out, 3)
 
 
-def versus_johnson(variants: list[str], work: Path, out: Path, names: Optional[list[str]] = None) -> None:
-    """For each painting Johnson et al. released (of ``names``, if given): their picture of chicago, then each
-    shipped network's, at 512 px."""
+def versus_johnson(variants: list[str], work: Path, out: Path) -> None:
+    """For each painting Johnson et al. released: their picture of chicago, then each shipped network's, at 512 px
+    (painted here where this run did not score that painting)."""
     tiles = []
+    chicago = resize_long_side(load_image(REFERENCE / "chicago.jpg"), 512)
     for name, ref in JOHNSON.items():
-        if names is not None and name not in names:
-            continue
         theirs = load_image(REFERENCE / f"chicago_{ref}.jpg")
         tiles.append((f"{name}: Johnson et al.", resize_long_side(theirs, 512)))
         for v in variants:
-            tiles.append((f"{name}: painterly {v}", load_image(work / v / name / "chicago_johnson.png")))
+            ours = work / v / name / "chicago_johnson.png"
+            picture = load_image(ours) if ours.is_file() else Stylizer(name, "cpu", variant=v)(chicago)
+            tiles.append((f"{name}: painterly {v}", picture))
     sheet(tiles, out, 1 + len(variants))
 
 
@@ -225,6 +225,7 @@ def ship_single(name: str, src: Path, size: int, work: Path) -> None:
                 f"painterly train styles/{name}.jpg --data train_256 --arch {ck['arch']} --steps {ck['step']} "
                 f"--image-size {t['image_size']} --style-size {t['style_size']} --style-weight {t['style_weight']:g} "
                 f"--tv-weight {t['tv_weight']:g} --batch-size {t['batch_size']} --seed {t['seed']}"
+                + "".join(f" --{k} {v}" for k, v in ck.get("settings", {}).items() if k == "noise" and v)
             ),
         ),
         "scores": score_painting(name, "quality", size, work),
@@ -248,8 +249,7 @@ def main() -> None:
             ship_single(name, Path(path), a.size, a.work)
         names = [n for n in PAINTINGS if (PRETRAINED / f"{n}.pt").is_file()]
         gallery(names, a.gallery_photo, ROOT / "docs" / "gallery.jpg")
-        shipped_now = [spec.split("=")[0] for spec in a.single]
-        versus_johnson(["quality"], a.work, ROOT / "docs" / "feedforward_vs_johnson.jpg", shipped_now)
+        versus_johnson(["quality"], a.work, ROOT / "docs" / "feedforward_vs_johnson.jpg")
         return
     if a.runs is None:
         ap.error("give RUNS_DIR, or --single NAME=CHECKPOINT")

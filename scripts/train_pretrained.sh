@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Train the two networks that ship in src/painterly/pretrained/, each holding all eight bundled paintings (conditional
 # instance normalisation, Dumoulin et al. 2017): quality.pt (johnson-nn, for pictures) and realtime.pt (realtime-nn,
-# for video and the webcam).
+# for video and the webcam, with NOISE channels of noise beside the photo, default 4: Ulyanov et al. 2016).
 # Usage: scripts/train_pretrained.sh [DATA_DIR] [OUT_DIR] [quality|realtime ...]
 #   (defaults: ../shared/data, ~/painterly-runs/pretrained, both)
 # DATA_DIR holds train_256/ (the photos) and styles/ (the paintings at full size).  Every run checkpoints every
@@ -28,11 +28,11 @@ common=(--data "$data/train_256" --image-size 256 --style-size "${STYLE_SIZE:-76
 for variant in "${@:-quality realtime}"; do
     for v in $variant; do
         case "$v" in
-            quality) arch=johnson-nn; steps="${QUALITY_STEPS:-8000}" ;;
-            realtime) arch=realtime-nn; steps="${REALTIME_STEPS:-6000}" ;;
+            quality) arch=(johnson-nn); steps="${QUALITY_STEPS:-8000}" ;;
+            realtime) arch=(realtime-nn --noise "${NOISE:-4}"); steps="${REALTIME_STEPS:-6000}" ;;
             *) echo "unknown variant '$v' (quality or realtime)" >&2; exit 2 ;;
         esac
-        painterly train "${paintings[0]}" "${extra[@]}" --arch "$arch" --steps "$steps" "${common[@]}" \
+        painterly train "${paintings[0]}" "${extra[@]}" --arch "${arch[@]}" --steps "$steps" "${common[@]}" \
             -o "$out/$v.pt"
     done
 done

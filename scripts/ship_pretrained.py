@@ -225,7 +225,7 @@ def ship_single(name: str, src: Path, size: int, work: Path) -> None:
                 f"painterly train styles/{name}.jpg --data train_256 --arch {ck['arch']} --steps {ck['step']} "
                 f"--image-size {t['image_size']} --style-size {t['style_size']} --style-weight {t['style_weight']:g} "
                 f"--tv-weight {t['tv_weight']:g} --batch-size {t['batch_size']} --seed {t['seed']}"
-                + "".join(f" --{k} {v}" for k, v in ck.get("settings", {}).items() if k == "noise" and v)
+                + (f" --noise {noise}" if (noise := ck.get("settings", {}).get("noise")) else "")
             ),
         ),
         "scores": score_painting(name, "quality", size, work),

@@ -2,7 +2,8 @@
 # Train the networks that ship in src/painterly/pretrained/.
 # A painting's name (starry-night, great-wave, ...) trains that painting's own real-time network, NAME.pt: realtime-nn
 # with NOISE channels of noise beside the photo (default 4: Ulyanov et al. 2016), SINGLE_STEPS steps (default 2000),
-# the painting at 512 px.  This is the recipe of the shipped single networks.
+# the painting at its size in `sizes` below (512 px, The Great Wave at its full 928 px so that its crests come out
+# at the scale of the painting; docs/training.md).  This is the recipe of the shipped single networks.
 # quality and realtime train one network holding all eight bundled paintings (conditional instance normalisation,
 # Dumoulin et al. 2017): quality.pt (johnson-nn) and realtime.pt (realtime-nn with NOISE), the paintings at STYLE_SIZE.
 # Usage: scripts/train_pretrained.sh [DATA_DIR] [OUT_DIR] [quality|realtime|PAINTING ...]
@@ -23,6 +24,7 @@ paintings=("$s/vangogh_starry_night.jpg" "$s/hokusai_great_wave.jpg" "$s/munch_t
            "$s/kandinsky_composition_vii.jpg" "$s/picabia_udnie.jpg" "$s/monet_water_lilies_1919.jpg"
            "$s/turner_shipwreck_of_the_minotaur.jpg" "$s/delaunay_1906_portrait.jpg")
 names=(starry-night great-wave the-scream composition-vii udnie water-lilies shipwreck delaunay-portrait)
+sizes=(512 928 512 512 512 512 512 512)  # each painting's long side for its own network's style targets
 extra=()
 for p in "${paintings[@]:1}"; do extra+=(--extra-style "$p"); done
 # chosen by looking at short A/B runs beside Johnson et al.'s released models (docs/feedforward_ab.jpg): 256 px
@@ -38,7 +40,7 @@ for variant in "${@:-quality realtime}"; do
                 for i in "${!names[@]}"; do
                     if [ "${names[$i]}" = "$v" ]; then
                         painterly train "${paintings[$i]}" --arch realtime-nn --noise "${NOISE:-4}" \
-                            --steps "${SINGLE_STEPS:-2000}" --style-size 512 "${common[@]}" -o "$out/$v.pt"
+                            --steps "${SINGLE_STEPS:-2000}" --style-size "${sizes[$i]}" "${common[@]}" -o "$out/$v.pt"
                         continue 2
                     fi
                 done

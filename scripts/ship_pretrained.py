@@ -226,6 +226,7 @@ def ship_single(name: str, src: Path, size: int, work: Path) -> None:
                 f"--image-size {t['image_size']} --style-size {t['style_size']} --style-weight {t['style_weight']:g} "
                 f"--tv-weight {t['tv_weight']:g} --batch-size {t['batch_size']} --seed {t['seed']}"
                 + (f" --noise {noise}" if (noise := ck.get("settings", {}).get("noise")) else "")
+                + (f" --content-layers {' '.join(layers)}" if (layers := t.get("content_layers")) else "")
             ),
         ),
         "scores": score_painting(name, "quality", size, work),

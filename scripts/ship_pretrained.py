@@ -202,6 +202,7 @@ def ship_single(name: str, src: Path, size: int, work: Path) -> None:
         ck["styles"] = [dict(ck["styles"][0], name=f"{name}.jpg")]
     else:
         ck["style"] = dict(ck["style"], name=f"{name}.jpg")
+    ck["steps"] = ck["step"]  # shipped as trained: a run stopped early ships the steps it had
     work.mkdir(parents=True, exist_ok=True)
     tmp = work / f"{name}.renamed.pt"
     torch.save(ck, tmp)

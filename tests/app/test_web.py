@@ -189,8 +189,14 @@ def test_painter_limits_and_methods(tmp_path, photo):
     for method in (*METHODS[:2], METHODS[3]):
         out, status, done = list(p.paint(img, name, painting, method, 64, 1.0, False, 10))[-1]
         assert max(out.size) == 64 and "done" in status and done == 1.0
+    # a shipped model with larger strokes and blended with another shipped painting (each its own network)
+    plain = np.asarray(list(p.paint(img, name, painting, METHODS[0], 64, 1.0, False, 10))[-1][0], np.float64)
+    other = sorted(shipped_models())[1] if sorted(shipped_models())[0] == name else sorted(shipped_models())[0]
+    for kw in ({"stroke_scale": 2.0}, {"blend_with": other, "blend": 0.5}):
+        out = np.asarray(list(p.paint(img, name, painting, METHODS[0], 64, 1.0, False, 10, **kw))[-1][0], np.float64)
+        assert out.shape == plain.shape and np.abs(out - plain).mean() > 2, kw
     with pytest.raises(PainterlyError, match="no shipped model"):
-        list(p.paint(img, "shipwreck", painting, METHODS[0], 64, 1.0, False, 10))
+        list(p.paint(img, "no-such-painting", painting, METHODS[0], 64, 1.0, False, 10))
     steps = list(p.paint(img, name, painting, METHODS[2], 48, 1.0, False, 20))
     assert len(steps) >= 3 and "step 10 of" in steps[0][1] and "done" in steps[-1][1]
     assert 0 < steps[0][2] < 1 and steps[-1][2] == 1  # the fraction for the progress bar

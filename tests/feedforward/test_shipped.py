@@ -4,6 +4,7 @@ style distance, has its painting and model card; the catalogue fits the size bud
 import json
 import os
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -64,6 +65,26 @@ def test_apply_by_name_and_unknown_name(tmp_path, content_path, cli):
     assert r.returncode == 0 and max(Image.open(out).size) == 48, r.stderr
     r = cli("apply", NAMES[0] + "x", str(content_path), "-o", str(out))
     assert r.returncode == 1 and "Traceback" not in r.stderr and NAMES[0] in r.stderr  # suggests the right one
+
+
+def test_mix_blends_shipped_paintings_held_by_different_networks(content_path, cli, tmp_path):
+    """--mix across two shipped single-painting networks: each paints the photo and the pictures are blended by
+    the weights; the CLI takes it, and a misspelt painting is one line naming the shipped ones."""
+    a, b = NAMES[0], NAMES[1]
+    photo = Image.open(content_path).convert("RGB").resize((64, 48))
+    x = torch.from_numpy(np.asarray(photo, np.float32) / 255).permute(2, 0, 1)[None]
+    pa, pb = Stylizer(a, "cpu").tensor(x), Stylizer(b, "cpu").tensor(x)
+    mixed = Stylizer(a, "cpu", mix=f"{a}:3,{b}:1")
+    assert mixed.name == f"{a}:0.75+{b}:0.25" and len(mixed.nets) == 2
+    assert torch.allclose(mixed.tensor(x), 0.75 * pa + 0.25 * pb, atol=1e-5)
+    only_b = Stylizer(a, "cpu", mix=b)  # the model's name picks its network, a mix of one other painting wins
+    assert torch.equal(only_b.tensor(x), pb)
+    out = tmp_path / "mix.png"
+    r = cli("apply", a, str(content_path), "-o", str(out), "--size", "48", "--mix", f"{a}:0.5,{b}:0.5", "-q")
+    assert r.returncode == 0 and out.is_file(), r.stderr
+    r = cli("apply", a, str(content_path), "-o", str(tmp_path / "x.png"), "--mix", f"{a}:0.5,{b}x:0.5")
+    assert r.returncode == 1 and "Traceback" not in r.stderr and f"did you mean '{b}'" in r.stderr
+    assert not (tmp_path / "x.png").exists()
 
 
 def test_describe_models_reads_each_checkpoint():

@@ -17,7 +17,7 @@ from ..checkpoint import load_checkpoint, painting_names
 from ..errors import PainterlyError, suggest
 from ..media.frames import FrameStylizer
 from ..runtime import resolve_device, resolve_precision
-from ..shipped import shipped_model_path
+from ..shipped import shipped_model_path, shipped_models
 from .networks import for_inference, network_from_checkpoint
 
 
@@ -30,23 +30,32 @@ def resolve_model(name_or_path: str, variant: str = "quality") -> tuple[Path, Op
     return shipped_model_path(name_or_path, variant), name_or_path
 
 
-def parse_mix(spec: str, names: list[str], where: str = "the model") -> torch.Tensor:
-    """``"starry-night:0.6,the-scream:0.4"`` (or one name) -> mixing weights over ``names``, summing to 1."""
-    weights = torch.zeros(len(names))
+def mix_weights(spec: str) -> dict[str, float]:
+    """``"starry-night:0.6,the-scream:0.4"`` (or one name) -> {painting: weight}, the weights summing to 1."""
+    weights: dict[str, float] = {}
     for part in filter(None, (p.strip() for p in spec.split(","))):
         name, _, w = part.partition(":")
-        if name not in names:
-            raise PainterlyError(f"no painting '{name}' in {where}{suggest(name, names)} (it has: {', '.join(names)})")
         try:
             value = float(w) if w else 1.0
         except ValueError:
             raise PainterlyError(f"--mix: '{w}' is not a number (as in starry-night:0.6,the-scream:0.4)") from None
         if not (value >= 0 and np.isfinite(value)):
             raise PainterlyError(f"--mix: weights must be non-negative numbers, got {w}")
-        weights[names.index(name)] += value
-    if not weights.sum() > 0:
+        weights[name] = weights.get(name, 0.0) + value
+    total = sum(weights.values())
+    if not total > 0:
         raise PainterlyError("--mix needs at least one painting with a weight above 0")
-    return weights / weights.sum()
+    return {name: w / total for name, w in weights.items()}
+
+
+def parse_mix(spec: str, names: list[str], where: str = "the model") -> torch.Tensor:
+    """``"starry-night:0.6,the-scream:0.4"`` (or one name) -> mixing weights over ``names``, summing to 1."""
+    weights = torch.zeros(len(names))
+    for name, w in mix_weights(spec).items():
+        if name not in names:
+            raise PainterlyError(f"no painting '{name}' in {where}{suggest(name, names)} (it has: {', '.join(names)})")
+        weights[names.index(name)] = w
+    return weights
 
 
 def _box(x: torch.Tensor, r: int) -> torch.Tensor:
@@ -78,9 +87,10 @@ def guided_filter(guide: torch.Tensor, src: torch.Tensor, radius: int, eps: floa
 class Stylizer(FrameStylizer):
     """A loaded feed-forward model: ``Stylizer("model.pt")(photo) -> PIL.Image`` (Johnson et al. 2016).
 
-    ``mix``: for a network of several paintings (conditional instance normalisation, Dumoulin et al. 2017), which
-    painting, or which blend of them (``"starry-night:0.6,the-scream:0.4"``); a shipped painting's name picks
-    its painting by itself.  ``stroke_scale``: strokes S times larger (or smaller, S < 1) without retraining:
+    ``mix``: which painting, or which blend of paintings (``"starry-night:0.6,the-scream:0.4"``): the paintings of
+    a network of several (conditional instance normalisation, Dumoulin et al. 2017) blend inside it, and any
+    shipped painting can join the blend (its network paints too, and the pictures are blended); a shipped
+    painting's name picks its painting by itself.  ``stroke_scale``: strokes S times larger (or smaller, S < 1) without retraining:
     the network paints the photo at 1/S of its size, and the picture, scaled back, takes the photo's edges by
     a guided filter (He et al. 2010)."""
 
@@ -99,31 +109,72 @@ class Stylizer(FrameStylizer):
         if not stroke_scale > 0:
             raise PainterlyError(f"--stroke-scale must be greater than 0, got {stroke_scale}")
         self.stroke_scale = float(stroke_scale)
-        net = network_from_checkpoint(self.checkpoint, self.path)
         self.paintings = painting_names(self.checkpoint)
-        self.mix: Optional[torch.Tensor] = None
-        if getattr(net, "styles", 1) > 1:
-            spec = mix or painting
-            if not spec:
-                raise PainterlyError(
-                    f"'{self.path}' holds {len(self.paintings)} paintings "
-                    f"({', '.join(self.paintings)}): choose one or a blend with --mix "
-                    f"(as in --mix {self.paintings[0]} or --mix "
-                    f"{self.paintings[0]}:0.5,{self.paintings[1]}:0.5)"
-                )
-            self.mix = parse_mix(spec, self.paintings, f"'{self.path.name}'")
-            net = net.for_style(self.mix)
-        elif mix:
-            parse_mix(mix, self.paintings, f"'{self.path.name}'")  # names checked; one painting: nothing to blend
-        # the same function, arranged for speed: separable pairs folded, bf16 where supported, channels-last
-        self.net = for_inference(net, self.dtype).to(self.device)
+        self.blend = self._blend(mix or painting)
+        # each network of the blend arranged for speed (separable pairs folded, bf16 where supported,
+        # channels-last), with its share of the picture
+        self.nets = [(w, for_inference(net, self.dtype).to(self.device)) for w, net in self._networks(variant)]
+
+    def _blend(self, spec: Optional[str]) -> dict[str, float]:
+        """The painting, or the blend of paintings, this stylizer paints: {name: weight}."""
+        if spec:
+            return mix_weights(spec)
+        if len(self.paintings) > 1:
+            raise PainterlyError(
+                f"'{self.path}' holds {len(self.paintings)} paintings "
+                f"({', '.join(self.paintings)}): choose one or a blend with --mix "
+                f"(as in --mix {self.paintings[0]} or --mix "
+                f"{self.paintings[0]}:0.5,{self.paintings[1]}:0.5)"
+            )
+        return {self.paintings[0]: 1.0}
+
+    def _networks(self, variant: str) -> list[tuple[float, nn.Module]]:
+        """The networks that paint the blend, each with its weight in the picture.  Paintings of one conditional
+        network blend inside it (Dumoulin et al. 2017: the convex combination of their normalisation
+        parameters); a shipped painting held by another network is painted by that network and the pictures are
+        blended."""
+        groups: dict[Path, dict[str, float]] = {}
+        shipped: Optional[dict[str, Path]] = None
+        for name, w in self.blend.items():
+            if name in self.paintings:
+                path = self.path
+            else:
+                shipped = shipped if shipped is not None else shipped_models(variant)
+                if name not in shipped:
+                    have = sorted(set(self.paintings) | set(shipped))
+                    raise PainterlyError(
+                        f"no painting '{name}' in '{self.path.name}' nor among the shipped ones"
+                        f"{suggest(name, have)} (it has: {', '.join(self.paintings)}; shipped: {', '.join(shipped)})"
+                    )
+                path = shipped[name]
+            groups.setdefault(path, {})[name] = w
+        nets = []
+        for path, weights in groups.items():
+            ckpt = self.checkpoint if path == self.path else load_checkpoint(path)
+            net = network_from_checkpoint(ckpt, path)
+            share = sum(weights.values())
+            if getattr(net, "styles", 1) > 1:
+                names = painting_names(ckpt)
+                net = net.for_style(torch.tensor([weights.get(n, 0.0) / share for n in names]))
+            nets.append((share, net))
+        return nets
 
     @property
     def name(self) -> str:
-        if self.mix is not None:
-            parts = [(n, float(w)) for n, w in zip(self.paintings, self.mix) if w > 0]
-            return parts[0][0] if len(parts) == 1 else "+".join(f"{n}:{w:.2g}" for n, w in parts)
-        return self.paintings[0] if self.checkpoint.get("styles") or self.checkpoint.get("style") else self.path.stem
+        parts = [(n, w) for n, w in self.blend.items() if w > 0]
+        if len(parts) > 1:
+            return "+".join(f"{n}:{w:.2g}" for n, w in parts)
+        return parts[0][0] if self.checkpoint.get("styles") or self.checkpoint.get("style") else self.path.stem
+
+    def _paint(self, x: torch.Tensor) -> torch.Tensor:
+        """Every network of the blend on ``x`` (in the stylizer's dtype), their pictures blended (float32)."""
+        (w0, first), *rest = self.nets
+        y = first(x).float()
+        if w0 != 1.0:
+            y.mul_(w0)
+        for w, net in rest:
+            y.add_(net(x).float(), alpha=w)
+        return y
 
     @torch.inference_mode()
     def tensor(self, x: torch.Tensor) -> torch.Tensor:
@@ -131,11 +182,11 @@ class Stylizer(FrameStylizer):
         x = x.to(self.device, self.dtype).contiguous(memory_format=torch.channels_last)
         s = self.stroke_scale
         if s == 1.0:
-            return self.net(x).float().clamp(0, 1)
+            return self._paint(x).clamp(0, 1)
         h, w = x.shape[-2:]
         inner = (max(16, round(h / s)), max(16, round(w / s)))
         small = nn.functional.interpolate(x.float(), inner, mode="bilinear", antialias=s > 1, align_corners=False)
-        y = self.net(small.to(self.dtype).contiguous(memory_format=torch.channels_last))
+        y = self._paint(small.to(self.dtype).contiguous(memory_format=torch.channels_last))
         y = nn.functional.interpolate(y.float(), (h, w), mode="bilinear", antialias=s < 1, align_corners=False)
         if s > 1:  # the photo's edges back, at the strokes' own scale
             grey = (x.float() * torch.tensor([0.299, 0.587, 0.114], device=x.device).view(1, 3, 1, 1)).sum(1, True)

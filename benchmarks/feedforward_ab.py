@@ -8,6 +8,10 @@ and a patch of the sky at 4x, where a tiled motif or a hatch shows first.  Look 
 (``--resume``: the batches replay exactly), so the script can be stopped and started again.
 
     python benchmarks/feedforward_ab.py RUNS_DIR [--steps 400 800] [--only NAME ...] [--sheet docs/SHEET.jpg]
+    python benchmarks/feedforward_ab.py --models LABEL=MODEL.pt ... --reference FILE|none --sheet docs/SHEET.jpg
+
+The second form only draws the sheet, of networks trained elsewhere (a shipped painting's name works as MODEL);
+``--reference none`` puts the painting itself first, for a painting Johnson et al. released no model of.
 """
 
 from __future__ import annotations
@@ -92,8 +96,11 @@ def train(runs: Path, name: str, flags: list[str], steps: int, painting: str) ->
     return copy
 
 
-def sheet(models: dict[str, Path], reference: Path, photo: Path, output: Path, size: int = 512) -> None:
-    """The released model's picture, then each candidate's, in columns: whole, the middle at 1:1, the sky at 4x."""
+def sheet(
+    models: dict[str, Path], reference: Path, photo: Path, output: Path, size: int = 512, label: str = ""
+) -> None:
+    """The released model's picture (or the painting), then each candidate's, in columns: whole, the middle at 1:1,
+    the sky at 4x."""
     from PIL import Image, ImageDraw
 
     from painterly.feedforward.stylizer import Stylizer
@@ -101,7 +108,8 @@ def sheet(models: dict[str, Path], reference: Path, photo: Path, output: Path, s
     from painterly.metrics import lattice
 
     img = resize_long_side(load_image(photo), size)
-    pictures = [("Johnson et al. (released)", resize_long_side(Image.open(reference).convert("RGB"), size))]
+    first = label or "Johnson et al. (released)"
+    pictures = [(first, resize_long_side(Image.open(reference).convert("RGB"), size))]
     pictures += [(name, Stylizer(str(path))(img).resize(img.size)) for name, path in models.items()]
     for label, picture in pictures:  # a motif every 8, 4 or 2 px, measured (the released picture is a JPEG)
         print(f"{label}: lattice {lattice(picture):.1f}", file=sys.stderr)
@@ -129,14 +137,24 @@ def sheet(models: dict[str, Path], reference: Path, photo: Path, output: Path, s
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("runs", type=Path)
+    ap.add_argument("runs", type=Path, nargs="?")
     ap.add_argument("--steps", type=int, nargs="+", default=[400], help="copies at these steps")
     ap.add_argument("--painting", default="starry-night")
     ap.add_argument("--reference", default="chicago_starry_night.jpg")
     ap.add_argument("--only", nargs="*", default=list(CANDIDATES))
     ap.add_argument("--flags", default="", help="extra painterly train flags for every candidate")
     ap.add_argument("--sheet", type=Path, default=None)
+    ap.add_argument("--models", nargs="+", default=[], metavar="LABEL=MODEL", help="only draw the sheet of these")
     a = ap.parse_args()
+    if a.models:
+        models = {m.partition("=")[0]: Path(m.partition("=")[2]) for m in a.models}
+        ref, label = REFERENCE / a.reference, ""
+        if a.reference == "none":  # no released model of this painting: the painting itself comes first
+            ref, label = STYLES / f"{a.painting}.jpg", f"the painting ({a.painting})"
+        sheet(models, ref, REFERENCE / "chicago.jpg", a.sheet or Path(f"{a.painting}_sheet.jpg"), label=label)
+        return 0
+    if a.runs is None:
+        ap.error("RUNS_DIR is needed to train (or --models to only draw a sheet)")
     a.runs.mkdir(parents=True, exist_ok=True)
     models = {}
     for name in a.only:

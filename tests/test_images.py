@@ -154,3 +154,13 @@ def test_damaged_exif_loads_the_pixels_as_stored(tmp_path):
         Image.new("RGB", (3, 2), (200, 10, 10)).save(p, fmt, exif=b"II*\x00")
         im = load_image(p)
         assert im.size == (3, 2) and im.getpixel((0, 0))[0] > 150
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L", "RGBA", "P"])
+def test_png_is_lossless_in_every_mode(tmp_path, mode):
+    """RGB and grey pictures go through the fast PNG encoder, the rest through Pillow: all read back as written."""
+    a = np.random.default_rng(1).integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    img = Image.fromarray(a).convert(mode)
+    save_image(img, tmp_path / "o.png")
+    back = Image.open(tmp_path / "o.png")
+    assert back.mode == mode and np.array_equal(np.asarray(back), np.asarray(img))

@@ -1,8 +1,8 @@
 """A folder of pictures through any one-pass model: every image painted into the same place under the output
 folder, as PNG (or JPEG, WebP); unreadable ones skipped.  Each picture is encoded in a second thread while the
-network paints the next one: encoding a 640x360 PNG costs about as long as painting it.  On 2 cores that gains
-nothing (the network keeps both busy; benchmarks/RESULTS.md); it is for machines with cores to spare.  JPEG is the
-cheap choice: 1.7 ms to write a 640x360 picture against 41 ms for PNG (and 47 ms for WebP)."""
+network paints the next one, which gains on machines with cores to spare (on 2 cores the network keeps both busy;
+benchmarks/RESULTS.md).  PNG is written by OpenCV's encoder (:func:`painterly.images.png_bytes`), about 15 ms for
+a 640x360 picture where Pillow takes 42; JPEG is the cheapest, about 2 ms."""
 
 from __future__ import annotations
 

@@ -90,9 +90,9 @@ class Stylizer(FrameStylizer):
     ``mix``: which painting, or which blend of paintings (``"starry-night:0.6,the-scream:0.4"``): the paintings of
     a network of several (conditional instance normalisation, Dumoulin et al. 2017) blend inside it, and any
     shipped painting can join the blend (its network paints too, and the pictures are blended); a shipped
-    painting's name picks its painting by itself.  ``stroke_scale``: strokes S times larger (or smaller, S < 1) without retraining:
-    the network paints the photo at 1/S of its size, and the picture, scaled back, takes the photo's edges by
-    a guided filter (He et al. 2010)."""
+    painting's name picks its painting by itself.  ``stroke_scale``: strokes S times larger (or smaller, S < 1)
+    without retraining: the network paints the photo at 1/S of its size, and the picture, scaled back, takes the
+    photo's edges by a guided filter (He et al. 2010)."""
 
     def __init__(
         self,

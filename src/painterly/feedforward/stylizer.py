@@ -148,7 +148,7 @@ class Stylizer(FrameStylizer):
                     )
                 path = shipped[name]
             groups.setdefault(path, {})[name] = w
-        nets = []
+        nets: list[tuple[float, nn.Module]] = []
         for path, weights in groups.items():
             ckpt = self.checkpoint if path == self.path else load_checkpoint(path)
             net = network_from_checkpoint(ckpt, path)

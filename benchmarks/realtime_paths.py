@@ -78,6 +78,10 @@ def main() -> int:
     for f in files:  # one after the other: read, paint, write a PNG
         save_image(model(f), work / f"{f.stem}.png")
     res["folder_sequential_images_per_s"] = len(files) / (time.perf_counter() - t)
+    t = time.perf_counter()
+    for f in files:  # the same with Pillow's PNG encoder (what painterly wrote with before its own)
+        model(f).save(work / f"{f.stem}.pillow.png")
+    res["folder_sequential_pillow_png_images_per_s"] = len(files) / (time.perf_counter() - t)
     r = paint_folder(model, folder, work / "painted-lib")  # what `painterly apply MODEL FOLDER` runs
     res["folder_images_per_s"] = len(r.written) / r.seconds
     r = paint_folder(model, folder, work / "painted-jpg", suffix=".jpg")  # --folder-format jpg

@@ -8,6 +8,7 @@ from painterly import PainterlyError
 from painterly.feedforward.networks import (
     NETWORKS,
     InstanceNorm,
+    NearestUpConv,
     count_parameters,
     create_network,
     for_inference,
@@ -94,6 +95,9 @@ def test_for_inference_computes_the_same_function(arch):
     x = torch.rand(1, 3, 40, 52)
     fast = for_inference(net)
     assert not any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) and 1 < m.groups for m in fast.modules())
+    if arch.endswith("-nn"):  # nearest-neighbour upsampling and its convolution: one transposed convolution
+        assert not any(isinstance(m, nn.Upsample) for m in fast.modules())
+        assert sum(isinstance(m, NearestUpConv) for m in fast.modules()) == 2
     with torch.no_grad():
         assert torch.allclose(fast(x.contiguous(memory_format=torch.channels_last)), net(x), atol=2e-5)
         y16 = for_inference(net, torch.bfloat16)(x.to(torch.bfloat16).contiguous(memory_format=torch.channels_last))

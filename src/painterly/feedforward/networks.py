@@ -523,7 +523,7 @@ class NearestUpConv(nn.Module):
         with torch.no_grad():
             taps = taps.to(conv.weight)
             self.up.weight.copy_(torch.einsum("at,bu,oitu->ioab", taps, taps, conv.weight))
-            if conv.bias is not None:
+            if conv.bias is not None and self.up.bias is not None:
                 self.up.bias.copy_(conv.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

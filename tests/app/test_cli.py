@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -274,3 +275,38 @@ def test_bench_feedforward_json(capsys):
     assert code == 0
     res = json.loads(out.strip().splitlines()[-1])
     assert {"johnson", "depsep", "depsep-nn", "depsep-nn-bil", "fast"} <= set(res) and all(v > 0 for v in res.values())
+
+
+def test_the_command_exits_quickly_with_its_output_whole_and_its_status(tmp_path, content_path):
+    """`painterly` ends without tearing torch down: the picture is whole, the status is the command's, what it
+    printed arrives (also through a pipe), a temporary folder made with an exit handler is gone, and a process
+    whose threads still work exits the usual way."""
+    out = tmp_path / "o.png"
+    r = subprocess.run(
+        [sys.executable, "-m", "painterly", "apply", "starry-night", str(content_path), "-o", str(out), "--size", "64"],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0 and "wrote" in r.stderr, r.stderr
+    assert Image.open(out).size[0] == 64 and Image.open(out).load() is not None
+    r = subprocess.run([sys.executable, "-m", "painterly", "models", "--json"], capture_output=True, text=True)
+    assert r.returncode == 0 and json.loads(r.stdout)
+    r = subprocess.run(
+        [sys.executable, "-m", "painterly", "apply", "nope", str(content_path), "-o", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 1 and "Traceback" not in r.stderr and "nope" in r.stderr
+    script = (
+        "import tempfile, threading, time, sys\n"
+        "from painterly.app import cli\n"
+        "d = tempfile.TemporaryDirectory(); print(d.name, flush=True)\n"
+        "if sys.argv[1] == 'thread':\n"
+        "    threading.Thread(target=lambda: (time.sleep(0.5), print('thread done', flush=True))).start()\n"
+        "cli.exit_quickly(3)\n"
+    )
+    for mode in ("plain", "thread"):
+        r = subprocess.run([sys.executable, "-c", script, mode], capture_output=True, text=True)
+        folder = r.stdout.splitlines()[0]
+        assert r.returncode == 3 and not Path(folder).exists(), (mode, r)
+        assert ("thread done" in r.stdout) == (mode == "thread")

@@ -881,5 +881,30 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
+def run() -> None:
+    """The ``painterly`` command: :func:`main`, then :func:`exit_quickly`."""
+    exit_quickly(main())
+
+
+def exit_quickly(rc: int) -> None:
+    """End the process with status ``rc`` without tearing its modules down.  A process that imported torch spends
+    about half a second on that at exit (measured 1.77 s for ``import torch`` against 1.30 s with this exit); every
+    file painterly writes is closed and renamed by then, so once the exit handlers have run (temporary folders
+    removed, child processes ended) and output is flushed, nothing is left to do.  A process with threads still
+    working exits the usual way."""
+    import atexit
+    import threading
+
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.exit(rc)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can reach it
+            pass
+    os._exit(rc)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

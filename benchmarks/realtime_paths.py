@@ -1,6 +1,7 @@
 """Each real-time path against its own limit, side by side in one run: frames (or images) per second end to end
-divided by the network alone at the same size and batch (the pipeline's efficiency; 1.0 = the network is all
-the time there is), for a video file, the webcam loop and `painterly apply` on a folder.  Also the start-up of a
+divided by the network alone at the same size and batch, timed on the same frames just before and just after the
+path (the pipeline's efficiency; 1.0 = the network is all the time there is), for a video file, the webcam loop
+and `painterly apply` on a folder.  Also the start-up of a
 whole `painterly apply` / `painterly adain` call split into Python + torch's import, the rest of the start-up, and
 the work.
 
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +37,8 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def network_fps(model: Stylizer, frames: list[np.ndarray], batch: int = 1, runs: int = 3) -> float:
-    """The network alone, on frames already in memory (uint8 in, uint8 out, as the pipelines call it)."""
+    """The network alone, on frames already in memory (uint8 in, uint8 out, as the pipelines call it): the best
+    of ``runs`` passes."""
     model.frames(frames[:batch])
     best = 0.0
     for _ in range(runs):
@@ -64,50 +67,62 @@ def main() -> int:
     clip = make_clip(work / "clip.mp4", a.frames, w, h)
     frames = read_frames(clip)
     model = Stylizer(a.model, "cpu", variant=a.variant)
-    res: dict[str, float] = {"network_fps": network_fps(model, frames[:60])}
-    r = stylize_video(clip, work / "out.mp4", model.frames)
-    res["video_fps"] = r.frames / r.seconds
-    s = run_webcam(WebcamConfig(models=(a.model,), camera=str(clip), size=max(w, h), headless=True, variant=a.variant))
-    res["webcam_fps"] = s.fps
+    res: dict[str, float] = {}
+
+    def beside_network(key: str, path: Callable[[], float], frames_: list[np.ndarray]) -> None:
+        """The path's rate, and the network's alone on the same frames just before and just after it (the
+        machine's speed drifts within a run: each path is compared with the network of its own moment)."""
+        before = network_fps(model, frames_, runs=1)
+        rate = path()
+        after = network_fps(model, frames_, runs=1)
+        res[f"{key}_per_s"], res[f"{key}_network_per_s"] = rate, (before + after) / 2
+        res[f"{key}_efficiency"] = rate / res[f"{key}_network_per_s"]
+
+    def video() -> float:
+        r = stylize_video(clip, work / "out.mp4", model.frames)
+        return r.frames / r.seconds
+
+    def webcam() -> float:
+        cfg = WebcamConfig(models=(a.model,), camera=str(clip), size=max(w, h), headless=True, variant=a.variant)
+        return run_webcam(cfg).fps
+
+    model.frames(frames[:1])  # warm
+    beside_network("video", video, frames)
+    beside_network("webcam", webcam, frames)
     folder = work / "photos"
     folder.mkdir()
     for i, f in enumerate(frames[:30]):
         Image.fromarray(f).save(folder / f"{i:03d}.jpg", quality=92)
     files = sorted(folder.iterdir())
-    t = time.perf_counter()
-    for f in files:  # one after the other: read, paint, write a PNG
-        save_image(model(f), work / f"{f.stem}.png")
-    res["folder_sequential_images_per_s"] = len(files) / (time.perf_counter() - t)
-    t = time.perf_counter()
-    for f in files:  # the same with Pillow's PNG encoder (what painterly wrote with before its own)
-        model(f).save(work / f"{f.stem}.pillow.png")
-    res["folder_sequential_pillow_png_images_per_s"] = len(files) / (time.perf_counter() - t)
-    r = paint_folder(model, folder, work / "painted-lib")  # what `painterly apply MODEL FOLDER` runs
-    res["folder_images_per_s"] = len(r.written) / r.seconds
-    r = paint_folder(model, folder, work / "painted-jpg", suffix=".jpg")  # --folder-format jpg
-    res["folder_jpg_images_per_s"] = len(r.written) / r.seconds
+    pictures = [np.asarray(Image.open(f).convert("RGB")) for f in files]
+
+    def sequential(write: Callable[[Image.Image, Path], None]) -> Callable[[], float]:
+        def go() -> float:
+            t = time.perf_counter()
+            for f in files:  # one after the other: read, paint, write a PNG
+                write(model(f), work / f"{f.stem}.png")
+            return len(files) / (time.perf_counter() - t)
+
+        return go
+
+    beside_network("folder_sequential", sequential(save_image), pictures)
+    beside_network("folder_sequential_pillow_png", sequential(lambda img, p: img.save(p)), pictures)
+
+    def folder_of(suffix: str) -> Callable[[], float]:
+        def go() -> float:
+            r = paint_folder(model, folder, work / f"painted{suffix}", suffix=suffix)  # `painterly apply MODEL DIR`
+            return len(r.written) / r.seconds
+
+        return go
+
+    beside_network("folder", folder_of(".png"), pictures)
+    beside_network("folder_jpg", folder_of(".jpg"), pictures)  # --folder-format jpg
     t = time.perf_counter()
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "painterly",
-            "apply",
-            a.model,
-            str(folder),
-            "-o",
-            str(work / "painted"),
-            "--variant",
-            a.variant,
-            "-q",
-        ],
+        [sys.executable, "-m", "painterly", "apply", a.model, str(folder), "-o", str(work / "painted"), "-q"],
         check=True,
     )
     res["folder_images_per_s_with_startup"] = len(files) / (time.perf_counter() - t)
-    for k in ("video", "webcam"):
-        res[f"{k}_efficiency"] = res[f"{k}_fps"] / res["network_fps"]
-    res["folder_efficiency"] = res["folder_images_per_s"] / res["network_fps"]
-    res["folder_jpg_efficiency"] = res["folder_jpg_images_per_s"] / res["network_fps"]
     # start-up: Python and torch alone, then whole calls on one 512 px picture
     photo = DATA / "content" / "jcj_tubingen.jpg"
     res["python_torch_import_s"] = seconds([sys.executable, "-c", "import torch"])

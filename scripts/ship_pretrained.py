@@ -1,6 +1,6 @@
 """Ship the trained networks inside the package: slim each to float16, score every painting on the held-out photos,
-time it, and write the catalogue (src/painterly/pretrained/cards.json), the gallery (docs/gallery.jpg) and the sheet
-beside Johnson et al.'s released models (docs/feedforward_vs_johnson.jpg).
+time it, and write the catalogue (src/painterly/pretrained/cards.json), the gallery (docs/gallery.jpg), the sheet
+beside Johnson et al.'s released models (docs/feedforward_vs_johnson.jpg) and the README's table of them.
 
 Usage: python scripts/ship_pretrained.py RUNS_DIR [--variants quality realtime] [--size 512]
        python scripts/ship_pretrained.py --single NAME=CHECKPOINT [NAME=CHECKPOINT ...]
@@ -236,6 +236,34 @@ def ship_single(name: str, src: Path, size: int, work: Path) -> None:
     print(f"{name}: {entries[name]['cpu_ms_512']} ms per 512x512; float16 vs float32 {half_diff:.5f}", flush=True)
 
 
+def readme_table(readme: Path = ROOT / "README.md") -> None:
+    """The table of shipped paintings in the README (between its ``<!-- models -->`` markers), from the cards."""
+    cards = model_cards()
+    entries = cards.get("paintings", cards)
+    rows = [
+        "| painting | network | training | ms per 512x512 | style kept of the photo's (worst of 9) "
+        "| Wang et al.'s LP on chicago: painterly / Johnson et al. |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in PAINTINGS:
+        card = entries.get(name)
+        if not card:
+            continue
+        sc, t = card.get("scores", {}), card.get("training", {})
+        vs = sc.get("chicago_vs_johnson")
+        lp = f"{vs['painterly']['lp']:.3f} / {vs['johnson']['lp']:.3f}" if vs else "—"
+        rows.append(
+            f"| `{name}`: {card['painting']} | {card['arch']} | {t.get('steps', '?'):,} steps | "
+            f"{card.get('cpu_ms_512', '?')} | x{sc.get('worst_cut', float('nan')):.2f} | {lp} |"
+        )
+    text = readme.read_text()
+    start, end = "<!-- models -->\n", "<!-- /models -->"
+    if start not in text or end not in text:
+        raise SystemExit(f"{readme}: no '<!-- models -->' ... '<!-- /models -->' markers for the table")
+    head, rest = text.split(start, 1)
+    readme.write_text(head + start + "\n".join(rows) + "\n" + end + rest.split(end, 1)[1])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("runs", type=Path, nargs="?")
@@ -252,6 +280,7 @@ def main() -> None:
         names = [n for n in PAINTINGS if (PRETRAINED / f"{n}.pt").is_file()]
         gallery(names, a.gallery_photo, ROOT / "docs" / "gallery.jpg")
         versus_johnson(["quality"], a.work, ROOT / "docs" / "feedforward_vs_johnson.jpg")
+        readme_table()
         return
     if a.runs is None:
         ap.error("give RUNS_DIR, or --single NAME=CHECKPOINT")

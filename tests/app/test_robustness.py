@@ -283,30 +283,37 @@ def test_a_write_that_fails_half_way_leaves_the_old_file_whole(tmp_path, monkeyp
     from painterly.checkpoint import load_checkpoint, save_checkpoint
     from painterly.images import save_image
 
-    out, ck = tmp_path / "o.png", tmp_path / "m.pt"
+    out, jpg, ck = tmp_path / "o.png", tmp_path / "o.jpg", tmp_path / "m.pt"
     save_image(Image.new("RGB", (8, 8), (1, 2, 3)), out)
+    save_image(Image.new("RGB", (8, 8), (1, 2, 3)), jpg)
     save_checkpoint(ck, {"arch": "johnson", "step": 1}, "painterly-feedforward")
-    old_png, old_ck = out.read_bytes(), ck.read_bytes()
+    old = {p: p.read_bytes() for p in (out, jpg, ck)}
 
     def half_then(exc):
         def write(obj, f, *a, **k):
             path = f if isinstance(f, (str, Path)) else f.name
-            Path(path).write_bytes(b"\x89PNG half a file")
+            with open(path, "wb") as fh:
+                fh.write(b"\x89PNG half a file")
             raise exc
 
         return write
 
     for exc in (OSError(28, "No space left on device"), KeyboardInterrupt()):
-        monkeypatch.setattr(Image.Image, "save", lambda self, f, *a, **k: half_then(exc)(self, f))
+        # a PNG (painterly's own encoder writes the bytes) and a JPEG (Pillow writes the file)
+        monkeypatch.setattr(Path, "write_bytes", lambda self, data: half_then(exc)(data, self))
         with pytest.raises((PainterlyError, KeyboardInterrupt)):
             save_image(Image.new("RGB", (8, 8)), out)
+        monkeypatch.undo()
+        monkeypatch.setattr(Image.Image, "save", lambda self, f, *a, **k: half_then(exc)(self, f))
+        with pytest.raises((PainterlyError, KeyboardInterrupt)):
+            save_image(Image.new("RGB", (8, 8)), jpg)
         monkeypatch.undo()
         monkeypatch.setattr(torch, "save", half_then(exc))
         with pytest.raises((OSError, KeyboardInterrupt)):
             save_checkpoint(ck, {"arch": "johnson", "step": 2}, "painterly-feedforward")
         monkeypatch.undo()
-        assert out.read_bytes() == old_png and ck.read_bytes() == old_ck
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt", "o.png"]  # no temporary left
+        assert all(p.read_bytes() == b for p, b in old.items())
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt", "o.jpg", "o.png"]  # no temporary left
     assert load_checkpoint(ck)["step"] == 1
 
 

@@ -258,7 +258,8 @@ def test_noise_input_trains_paints_the_same_every_time_and_exports(tmp_path, pho
     x = torch.rand(1, 3, 37, 53)
     a, b = stylizer.tensor(x), stylizer.tensor(x)
     assert torch.equal(a, b) and a.shape == (1, 3, 37, 53)
-    assert torch.equal(stylizer.tensor(torch.cat([x, x]))[1:], a)
+    pair = stylizer.tensor(torch.cat([x, x]))  # every picture of a batch gets the same field
+    assert torch.equal(pair[0], pair[1]) and (pair[1:] - a).abs().max() < 0.02  # a batch may round otherwise in bf16
     from painterly.feedforward.networks import create_network
 
     n = create_network("realtime-nn", noise=3).train()

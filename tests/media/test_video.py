@@ -277,3 +277,20 @@ def test_every_output_container(suffix, tmp_path):
     silent = make_clip(tmp_path / "s.mp4", frames=3, audio=False)
     res = stylize_video(silent, tmp_path / f"o{suffix}", Stylizer(MODEL, "cpu").frames)
     assert len(read_frames(res.path)) == 3
+
+
+@pytest.mark.parametrize("hw", [(8, 6), (360, 640), (36, 50)])
+def test_yuv420_conversion_matches_ffmpeg(hw):
+    """painterly's RGB -> yuv420p for the encoder agrees with FFmpeg's swscale to within a level of 255 on
+    average (luma) and a few levels (chroma, which swscale filters slightly differently)."""
+    import av
+
+    from painterly.media.video import rgb_to_yuv420
+
+    h, w = hw
+    yy, xx = np.mgrid[0:h, 0:w]
+    rgb = np.stack([xx * 255 // w, yy * 255 // h, (xx + yy) * 127 // (h + w) + 60], -1).astype(np.uint8)
+    ours = rgb_to_yuv420(rgb).astype(int)
+    ffmpeg = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p").to_ndarray().astype(int)
+    assert ours.shape == ffmpeg.shape == (h * 3 // 2, w)
+    assert np.abs(ours[:h] - ffmpeg[:h]).mean() < 1 and np.abs(ours[h:] - ffmpeg[h:]).mean() < 3

@@ -186,9 +186,9 @@ _CHROMA = np.array([[-37.797, -74.203, 112.0, 128.0 * 256], [112.0, -93.786, -18
 
 
 def rgb_to_yuv420(rgb: np.ndarray) -> np.ndarray:
-    """An RGB uint8 frame of even size (H, W, 3) -> its yuv420p planes stacked (H * 3 / 2, W), as swscale makes them
-    (limited-range BT.601, chroma the mean of each 2x2 block) in a tenth of its time: OpenCV's luma and an
-    area-averaged half-size picture's chroma."""
+    """An RGB uint8 frame (H, W, 3), H a multiple of 4 and W even -> its yuv420p planes stacked (H * 3 / 2, W) as
+    PyAV reads them, and as swscale makes them (limited-range BT.601, chroma the mean of each 2x2 block) in a tenth
+    of its time: OpenCV's luma and an area-averaged half-size picture's chroma."""
     import cv2
 
     h, w = rgb.shape[:2]
@@ -368,8 +368,8 @@ def _writer(
                 container.mux(packet)
                 continue
             _, rgb, pts, tb = item
-            if vstream.pix_fmt == "yuv420p":
-                frame = av.VideoFrame.from_ndarray(rgb_to_yuv420(rgb), format="yuv420p")
+            if vstream.pix_fmt == "yuv420p" and rgb.shape[0] % 4 == 0:  # PyAV's array: (H * 3 / 2, W), chroma
+                frame = av.VideoFrame.from_ndarray(rgb_to_yuv420(rgb), format="yuv420p")  # packed in rows of W
             else:
                 frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
             frame.pts, frame.time_base = pts, tb

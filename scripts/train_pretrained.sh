@@ -2,8 +2,8 @@
 # Train the networks that ship in src/painterly/pretrained/.
 # A painting's name (starry-night, great-wave, ...) trains that painting's own real-time network, NAME.pt: realtime-nn
 # with NOISE channels of noise beside the photo (default 4: Ulyanov et al. 2016), SINGLE_STEPS steps (default 2000),
-# the painting at its size in `sizes` below (512 px, The Great Wave at its full 928 px so that its crests come out
-# at the scale of the painting; docs/training.md), the content loss at the layer in `contents` below (relu2_2, the
+# the painting at its size in `sizes` below (512 px; The Great Wave at its full 928 px so that its crests come out
+# at the scale of the painting; Udnie at 256 px, whose planes at 512 px came out as large soft blurs; docs/training.md), the content loss at the layer in `contents` below (relu2_2, the
 # shallow layer of Johnson et al. 2016, which keeps the buildings' edges; The Starry Night's shipped network was
 # trained with VGG19's default relu4_2).  This is the recipe of the shipped single networks.
 # quality and realtime train one network holding all eight bundled paintings (conditional instance normalisation,
@@ -26,7 +26,7 @@ paintings=("$s/vangogh_starry_night.jpg" "$s/hokusai_great_wave.jpg" "$s/munch_t
            "$s/kandinsky_composition_vii.jpg" "$s/picabia_udnie.jpg" "$s/monet_water_lilies_1919.jpg"
            "$s/turner_shipwreck_of_the_minotaur.jpg" "$s/delaunay_1906_portrait.jpg")
 names=(starry-night great-wave the-scream composition-vii udnie water-lilies shipwreck delaunay-portrait)
-sizes=(512 928 512 512 512 512 512 512)  # each painting's long side for its own network's style targets
+sizes=(512 928 512 512 256 512 512 512)  # each painting's long side for its own network's style targets
 contents=(relu4_2 relu2_2 relu2_2 relu2_2 relu2_2 relu2_2 relu2_2 relu2_2)  # each own network's content layer
 extra=()
 for p in "${paintings[@]:1}"; do extra+=(--extra-style "$p"); done

@@ -56,6 +56,23 @@ def test_patch_match_by_hand():
     assert patch_match(2 * f, f) == pytest.approx((1.0, 1.0))
 
 
+def test_patch_match_agrees_with_the_plain_search():
+    """The fast search (distinct rows by projection, bf16 candidates re-ranked in float32) gives the plain
+    search's numbers: every row against every distinct row in float32."""
+    torch.manual_seed(0)
+    fo, fs = torch.rand(1, 16, 30, 40), torch.rand(1, 16, 24, 24)
+    fs[..., :6, :6] = 0.5  # a flat corner: many equal painting patches
+    k = 3
+    unit = lambda f: (lambda p: p / p.norm(dim=1, keepdim=True))(torch.nn.functional.unfold(f, k)[0].t())  # noqa: E731
+    po, ps = unit(fo), unit(fs)
+    distinct = torch.unique(ps, dim=0)
+    sim, chosen = (po @ distinct.t()).max(dim=1)
+    lp1, lp2 = patch_match(fo, fs, k)
+    assert lp1 == pytest.approx(float(sim.mean()), abs=1e-6)
+    assert lp2 == pytest.approx(len(torch.unique(chosen)) / distinct.shape[0], abs=0.01)
+    assert distinct.shape[0] < ps.shape[0]
+
+
 @pytest.fixture(scope="module")
 def painting(tmp_path_factory):
     rng = np.random.default_rng(0)

@@ -11,10 +11,11 @@ data="${1:-$here/../shared/data}"
 out="${2:-$HOME/painterly-runs/adain/decoder.pt}"
 steps="${3:-8000}"
 mkdir -p "$(dirname "$out")"
-# CPU-sized: 128 px crops of the 256 px photos (the paper: 256 px crops of 512 px images, the same share of the
-# picture), the first WARMUP steps inverting the encoder (no style loss), then the paper's losses with its
+# CPU-sized: 128 px crops of the 256 px photos, and of the paintings held at 512 px (the paper: 256 px crops of
+# 512 px images; here the strokes keep the size they have in a 512 px painting, the size they are painted from),
+# never enlarged; the first WARMUP steps invert the encoder (no style loss), then the paper's losses with its
 # learning-rate decay
 painterly train-adain --content-data "$data/train_256" --style-data "$data/styles_train" -o "$out" \
-    --steps "$steps" --warmup-steps "${WARMUP:-1000}" --width "${WIDTH:-0.5}" --image-size "${IMAGE_SIZE:-128}" \
-    --batch-size 8 --lr 2e-4 --style-weight 10 --photo-styles 0.1 --checkpoint-every 250 --preview-every 250 \
-    --workers 1 --seed 0 --resume
+    --steps "$steps" --warmup-steps "${WARMUP:-2000}" --width "${WIDTH:-0.5}" --image-size "${IMAGE_SIZE:-128}" \
+    --painting-side "${PAINTING_SIDE:-512}" --batch-size 8 --lr 2e-4 --style-weight 10 --photo-styles 0.1 \
+    --checkpoint-every 250 --preview-every 250 --workers 1 --seed 0 --resume

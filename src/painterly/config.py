@@ -497,6 +497,14 @@ class AdainTrainConfig(Options):
     content_weight: float = opt(1.0, "weight of the content loss (relu4_1 of the output vs the AdaIN target)", min=0.0)
     style_weight: float = opt(10.0, "weight of the style loss (mean and std at relu1_1..relu4_1)", min=0.0)
     photo_styles: float = opt(0.25, "fraction of style samples that are (colour-jittered) photos", min=0.0, max=1.0)
+    painting_side: Optional[int] = opt(
+        None,
+        "paintings are resized to this short side before cropping (default 2 x IMAGE_SIZE; the paper: 512, with "
+        "256 px crops); 4 x IMAGE_SIZE gives the strokes the size they have in a painting of 512 px",
+        metavar="PX",
+        min=32,
+        max=MAX_SIDE,
+    )
     augment: bool = opt(True, "augment the paintings (random scale crops, flips, quarter turns, colour jitter)")
     preview_every: int = opt(500, "write OUTPUT.preview.jpg every N steps (0: never)", min=0)
     checkpoint_every: int = opt(500, "write the checkpoint every N steps (0: only at the end)", min=0)

@@ -156,6 +156,38 @@ def test_train_adain_saves_resumes_and_records(data, tmp_path):
     assert y.size == (40, 34)
 
 
+@pytest.mark.parametrize("side", [None, 128])
+def test_style_crops_are_never_enlarged(tmp_path, side):
+    """A painting crop covers IMAGE_SIZE to 2 x IMAGE_SIZE pixels of the painting held at --painting-side (default
+    2 x IMAGE_SIZE): an enlarged crop would be blurred.  Measured on a painting of one-pixel stripes, which survive
+    only a crop that is not enlarged (enlarging blurs them)."""
+    from painterly.adain.train import StyleCrops
+
+    stripes = np.zeros((300, 400, 3), np.uint8)
+    stripes[:, ::2] = 255
+    Image.fromarray(stripes).save(tmp_path / "s.png")
+    crops = StyleCrops([tmp_path / "s.png"], [], 32, 0.0, painting_side=side)
+    crops._load_paintings()
+    assert min(crops.paintings[0].size) == (side or 64)
+    sampled = []
+    real_resize = Image.Image.resize
+
+    def recording(img, size, *a, **kw):
+        sampled.append((img.size, tuple(size)))
+        return real_resize(img, size, *a, **kw)
+
+    rng = np.random.default_rng(0)
+    try:
+        Image.Image.resize = recording  # type: ignore[method-assign]
+        for _ in range(200):
+            crops._sample(rng)
+    finally:
+        Image.Image.resize = real_resize  # type: ignore[method-assign]
+    taken = [src[0] for src, dst in sampled if dst == (32, 32)]
+    assert len(taken) == 200 and min(taken) >= 32 and max(taken) <= 64
+    assert len(set(taken)) > 10  # random scales between the two
+
+
 def test_the_warm_up_learns_to_invert_the_encoder_then_the_adain_losses_follow(data, tmp_path):
     """--warmup-steps: the first steps reconstruct photos and paintings (pixel and shallow-feature loss); the pixel
     error falls; then the AdaIN content and style losses take over."""

@@ -36,16 +36,24 @@ from .ops import (
 
 
 class StyleCrops(torch.utils.data.IterableDataset):
-    """An endless stream of style samples for the AdaIN decoder: random crops of the paintings (held in memory,
-    short side 2 x ``size``) at random scales, flipped, turned and colour-jittered when ``augment``; with
-    probability ``photo_share`` a photo (colour-jittered) instead, so the decoder meets many more palettes and
-    textures than a handful of paintings offer."""
+    """An endless stream of style samples for the AdaIN decoder: random crops of the paintings (held in memory with
+    short side ``painting_side``, default 2 x ``size``) at random scales, flipped, turned and colour-jittered when
+    ``augment``; with probability ``photo_share`` a photo (colour-jittered) instead, so the decoder meets many more
+    palettes and textures than a handful of paintings offer.  A crop is ``size`` to 2 x ``size`` pixels of the
+    painting, never fewer: an enlarged crop is blurred, and a decoder shown blurred paintings learns to smear."""
 
     def __init__(
-        self, paintings: list[Path], photos: list[Path], size: int, photo_share: float, augment: bool = True
+        self,
+        paintings: list[Path],
+        photos: list[Path],
+        size: int,
+        photo_share: float,
+        augment: bool = True,
+        painting_side: Optional[int] = None,
     ) -> None:
         self.painting_paths, self.photos, self.size = paintings, photos, size
         self.photo_share, self.augment = photo_share, augment
+        self.painting_side = max(size, painting_side or 2 * size)
         self.paintings: list[Image.Image] = []
 
     def _load_paintings(self) -> None:
@@ -55,7 +63,7 @@ class StyleCrops(torch.utils.data.IterableDataset):
             except PainterlyError:
                 continue
             w, h = img.size
-            s = 2 * self.size / min(w, h)
+            s = self.painting_side / min(w, h)
             self.paintings.append(img.resize((max(1, round(w * s)), max(1, round(h * s))), Image.Resampling.LANCZOS))
         if not self.paintings:
             raise PainterlyError("no style image could be decoded")
@@ -81,7 +89,7 @@ class StyleCrops(torch.utils.data.IterableDataset):
         else:
             img = self.paintings[int(rng.integers(len(self.paintings)))]
             side = min(img.size)
-            crop = int(side * rng.uniform(0.2, 1.0)) if self.augment else self.size
+            crop = int(rng.uniform(self.size, min(side, 2 * self.size) + 1)) if self.augment else self.size
         x0 = int(rng.integers(0, img.width - crop + 1))
         y0 = int(rng.integers(0, img.height - crop + 1))
         img = img.crop((x0, y0, x0 + crop, y0 + crop)).resize((self.size, self.size), Image.Resampling.BILINEAR)
@@ -209,7 +217,7 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainProgres
         num_workers=cfg.workers,
     )
     style = torch.utils.data.DataLoader(
-        StyleCrops(paintings, photos, cfg.image_size, cfg.photo_styles, cfg.augment),
+        StyleCrops(paintings, photos, cfg.image_size, cfg.photo_styles, cfg.augment, cfg.painting_side),
         batch_size=cfg.batch_size,
         num_workers=cfg.workers,
         persistent_workers=cfg.workers > 0,

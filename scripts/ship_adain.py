@@ -3,7 +3,7 @@ pairs at 512 px (paintings it never saw, and the ones it trained on, for the gen
 adain and wct transforms and float16 against float32, time it, and write the card
 (src/painterly/pretrained/adain/card.json) and the gallery (docs/adain_gallery.jpg).
 
-Usage: python scripts/ship_adain.py CHECKPOINT [--size 512] [--photos N] [--eval-only] [--work DIR]
+Usage: python scripts/ship_adain.py CHECKPOINT [--size 512] [--photos N] [--eval-only] [--work DIR] [--reuse]
 The photos are ../shared/data/content (none is in train_256).  ``--eval-only`` scores CHECKPOINT without shipping
 (for checkpoints of a run still training).
 """
@@ -41,9 +41,11 @@ def evaluate(
     work: Path,
     method: str = "adain",
     alpha: float = 1.0,
+    reuse: bool = False,
 ) -> list[dict]:
     """The style and content distances of every photo x painting at ``size``, and the photo's own style
-    distance to the painting (what the transfer has to cut)."""
+    distance to the painting (what the transfer has to cut); each pair's scores are kept beside its picture, and
+    ``reuse`` takes them from there instead of painting and scoring the pair again."""
     work.mkdir(parents=True, exist_ok=True)
     rows = []
     for name in paintings:
@@ -53,6 +55,10 @@ def evaluate(
             if not plain.is_file():
                 save_image(resize_long_side(load_image(p), size), plain)
             out = work / f"{name}_{p.stem}.png"
+            kept = out.with_suffix(".json")
+            if reuse and out.is_file() and kept.is_file():  # a run that stopped: this pair is done
+                rows.append(json.loads(kept.read_text()))
+                continue
             save_image(model(plain, style, size=None, alpha=alpha, method=method, style_size=size), out)
             s, c = score(out, p, style)
             s0, _ = score(plain, p, style)
@@ -66,13 +72,16 @@ def evaluate(
                     "cut": round(s / s0, 3),
                 }
             )
+            kept.write_text(json.dumps(rows[-1]))
             print(
                 f"  {method} {name} {p.name}: style {s:.4f} (photo {s0:.4f}, x{s / s0:.2f}) content {c:.4f}", flush=True
             )
     return rows
 
 
-def summary(rows: list[dict]) -> dict:
+def summary(rows: list[dict]) -> dict | None:
+    if not rows:  # e.g. no bundled painting among the training paintings: no generalisation gap to measure
+        return None
     return {
         "pairs": len(rows),
         "style": round(statistics.mean(r["style"] for r in rows), 4),
@@ -93,8 +102,10 @@ def gallery(
     method: str = "adain",
     alpha: float | None = None,
 ) -> None:
-    """Rows: photos; columns: the photo, then each painting (inset) through AdaIN (or ``method``)."""
+    """Rows: photos; columns: the photo, then each painting (inset) through AdaIN (or ``method``), painted at
+    512 px (the size a painting's strokes are meant for) and shown at ``cell``."""
     imgs = [resize_long_side(load_image(p), cell) for p in photos]
+    painted = [resize_long_side(load_image(p), max(cell, 512)) for p in photos]
     w, h = cell, max(i.size[1] for i in imgs)
     label = 22
     sheet = Image.new("RGB", ((1 + len(paintings)) * w, len(imgs) * h + label), "white")
@@ -106,7 +117,9 @@ def gallery(
         sheet.paste(img, (0, label + i * h))
         for j, name in enumerate(paintings, 1):
             style = DATA / "styles" / PAINTINGS[name][1]
-            tile = model(img, style, size=None, style_size=512, method=method, alpha=alpha)
+            tile = model(painted[i], style, size=None, style_size=512, method=method, alpha=alpha).resize(
+                img.size, Image.Resampling.LANCZOS
+            )
             inset = resize_long_side(load_image(style), w // 4)
             tile.paste(inset, (tile.size[0] - inset.size[0] - 3, tile.size[1] - inset.size[1] - 3))
             sheet.paste(tile, (j * w, label + i * h))
@@ -123,6 +136,7 @@ def main() -> None:
     ap.add_argument("--alphas", nargs="+", type=float, default=[1.0], help="style strengths to compare (held out)")
     ap.add_argument("--seen-photos", type=int, default=3, help="photos per training painting for the gap")
     ap.add_argument("--work", type=Path, default=ROOT / "runs" / "ship_adain")
+    ap.add_argument("--reuse", action="store_true", help="take the pictures and scores already in --work (a rerun)")
     a = ap.parse_args()
     ck = load_decoder_checkpoint(a.checkpoint)
     trained = ck["data"]["paintings"]
@@ -141,7 +155,9 @@ def main() -> None:
     print(f"{a.checkpoint}: step {ck['step']}, {ck.get('seconds', 0) / 60:.0f} min; held out: {held_out}", flush=True)
     results = {
         f"{m} alpha {al:g}": summary(
-            evaluate(full, held_out, photos, a.size, score, a.work / (m if al == 1.0 else f"{m}_{al:g}"), m, al)
+            evaluate(
+                full, held_out, photos, a.size, score, a.work / (m if al == 1.0 else f"{m}_{al:g}"), m, al, a.reuse
+            )
         )
         for m in methods
         for al in alphas
@@ -153,8 +169,10 @@ def main() -> None:
     dst = slim_decoder(a.checkpoint, ADAIN_DECODER, half=True)
     shipped = AdaIN(None, "cpu")
     alpha = AdainConfig().alpha  # the card scores what `painterly adain` does by default
-    held = evaluate(shipped, held_out, photos, a.size, score, a.work / "shipped", alpha=alpha)
-    seen_rows = evaluate(shipped, seen, photos[: a.seen_photos], a.size, score, a.work / "seen", alpha=alpha)
+    held = evaluate(shipped, held_out, photos, a.size, score, a.work / "shipped", alpha=alpha, reuse=a.reuse)
+    seen_rows = evaluate(
+        shipped, seen, photos[: a.seen_photos], a.size, score, a.work / "seen", alpha=alpha, reuse=a.reuse
+    )
     fp32 = a.work / ("adain" if alpha == 1.0 else f"adain_{alpha:g}")
     half_diff = float(
         np.mean(

@@ -202,6 +202,8 @@ def main() -> None:
             "lr": t["lr"],
             "style_weight": t["style_weight"],
             "photo_styles": t["photo_styles"],
+            "painting_side": t.get("painting_side") or 2 * t["image_size"],
+            "warmup_steps": t.get("warmup_steps", 0),
             "paintings": trained,
             "photos": ck["data"]["photos"],
             "seconds": round(seconds),

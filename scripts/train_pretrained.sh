@@ -3,11 +3,11 @@
 # A painting's name (starry-night, great-wave, ...) trains that painting's own real-time network, NAME.pt: realtime-nn
 # with NOISE channels of noise beside the photo (default 4: Ulyanov et al. 2016), SINGLE_STEPS steps (default 2000),
 # the painting at its size in `sizes` below (512 px; The Great Wave at its full 928 px so that its crests come out
-# at the scale of the painting; Udnie at 256 px, whose planes at 512 px came out as large soft blurs;
-# docs/training.md), the content loss at the layer in `contents` below (relu2_2, the shallow layer of Johnson et al.
-# 2016, which keeps the buildings' edges; The Starry Night's shipped network was trained with VGG19's default
-# relu4_2).  This is the recipe of the shipped single networks (Udnie's shipped network is still the older `fast`
-# one: the 256 px network does not yet pass the held-out check, docs/training.md).
+# at the scale of the painting; Udnie at 384 px: at 512 px its planes came out as large soft blurs, at 256 px as a
+# regular diamond lattice; docs/training.md), the content loss at the layer in `contents` below (relu2_2, the
+# shallow layer of Johnson et al. 2016, which keeps the buildings' edges; The Starry Night's shipped network was
+# trained with VGG19's default relu4_2).  This is the recipe of the shipped single networks; Udnie's shipped
+# network had its first 1,600 steps with the painting at 256 px (SIZE=256 SINGLE_STEPS=1600 before the run).
 # quality and realtime train one network holding all eight bundled paintings (conditional instance normalisation,
 # Dumoulin et al. 2017): quality.pt (johnson-nn) and realtime.pt (realtime-nn with NOISE), the paintings at STYLE_SIZE.
 # Usage: scripts/train_pretrained.sh [DATA_DIR] [OUT_DIR] [quality|realtime|PAINTING ...]
@@ -28,7 +28,7 @@ paintings=("$s/vangogh_starry_night.jpg" "$s/hokusai_great_wave.jpg" "$s/munch_t
            "$s/kandinsky_composition_vii.jpg" "$s/picabia_udnie.jpg" "$s/monet_water_lilies_1919.jpg"
            "$s/turner_shipwreck_of_the_minotaur.jpg" "$s/delaunay_1906_portrait.jpg")
 names=(starry-night great-wave the-scream composition-vii udnie water-lilies shipwreck delaunay-portrait)
-sizes=(512 928 512 512 256 512 512 512)  # each painting's long side for its own network's style targets
+sizes=(512 928 512 512 384 512 512 512)  # each painting's long side for its own network's style targets
 contents=(relu4_2 relu2_2 relu2_2 relu2_2 relu2_2 relu2_2 relu2_2 relu2_2)  # each own network's content layer
 extra=()
 for p in "${paintings[@]:1}"; do extra+=(--extra-style "$p"); done
@@ -45,7 +45,7 @@ for variant in "${@:-quality realtime}"; do
                 for i in "${!names[@]}"; do
                     if [ "${names[$i]}" = "$v" ]; then
                         painterly train "${paintings[$i]}" --arch realtime-nn --noise "${NOISE:-4}" \
-                            --steps "${SINGLE_STEPS:-2000}" --style-size "${sizes[$i]}" \
+                            --steps "${SINGLE_STEPS:-2000}" --style-size "${SIZE:-${sizes[$i]}}" \
                             --content-layers "${contents[$i]}" "${common[@]}" -o "$out/$v.pt"
                         continue 2
                     fi

@@ -1,7 +1,9 @@
-"""Ship the AdaIN decoder inside the package: slim it to float16, score it (painterly.metrics) on photo-painting
+"""Ship an AdaIN decoder inside the package (VGG19's, or the distilled encoder's with its student encoder, as the
+checkpoint says): slim it to float16, score it (painterly.metrics) on photo-painting
 pairs at 512 px (paintings it never saw, and the ones it trained on, for the generalisation gap), compare the
 adain and wct transforms and float16 against float32, time it, and write the card
-(src/painterly/pretrained/adain/card.json) and the gallery (docs/adain_gallery.jpg).
+(src/painterly/pretrained/adain/card.json, or distilled_card.json) and the gallery (docs/adain_gallery.jpg, or
+docs/adain_distilled_gallery.jpg).
 
 Usage: python scripts/ship_adain.py CHECKPOINT [--size 512] [--photos N] [--eval-only] [--work DIR] [--reuse]
 The photos are ../shared/data/content (none is in train_256).  ``--eval-only`` scores CHECKPOINT without shipping
@@ -19,17 +21,25 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from painterly.adain.model import AdaIN, load_decoder_checkpoint, slim_decoder
+from painterly.adain.model import AdaIN, encoder_name, load_decoder_checkpoint, slim_decoder
 from painterly.app.bench import bench_adain
 from painterly.config import AdainConfig
 from painterly.images import load_image, resize_long_side, save_image
-from painterly.shipped import ADAIN_DECODER
+from painterly.shipped import ADAIN_DECODERS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from painterly.metrics import distances  # noqa: E402
 from ship_pretrained import DATA, PAINTINGS, ROOT  # noqa: E402
 
-CARD = ADAIN_DECODER.with_name("card.json")
+#: each encoder's card beside its decoder
+CARDS = {"vgg19": "card.json", "vgg19-quarter": "distilled_card.json"}
+#: each encoder's gallery
+GALLERIES = {"vgg19": "adain_gallery.jpg", "vgg19-quarter": "adain_distilled_gallery.jpg"}
+#: each encoder as the card describes it
+ENCODER_TEXT = {
+    "vgg19": "bundled VGG19 to relu4_1",
+    "vgg19-quarter": "VGG19 to relu4_1 with a quarter of its channels, distilled from it (Wang et al. 2020)",
+}
 
 
 def evaluate(
@@ -139,6 +149,7 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true", help="take the pictures and scores already in --work (a rerun)")
     a = ap.parse_args()
     ck = load_decoder_checkpoint(a.checkpoint)
+    enc = encoder_name(ck)
     trained = ck["data"]["paintings"]
     held_out = [n for n, (_, f) in PAINTINGS.items() if f not in trained]
     seen = [n for n, (_, f) in PAINTINGS.items() if f in trained]
@@ -151,7 +162,7 @@ def main() -> None:
     # the shipping alpha is always among them: float16 is compared with float32 at the alpha the card scores
     alphas = a.alphas if a.eval_only else sorted({*a.alphas, AdainConfig().alpha}, reverse=True)
     methods = a.methods if a.eval_only or "adain" in a.methods else ["adain", *a.methods]
-    full = AdaIN(str(a.checkpoint), "cpu")
+    full = AdaIN(str(a.checkpoint), "cpu", encoder=enc)
     print(f"{a.checkpoint}: step {ck['step']}, {ck.get('seconds', 0) / 60:.0f} min; held out: {held_out}", flush=True)
     results = {
         f"{m} alpha {al:g}": summary(
@@ -166,8 +177,8 @@ def main() -> None:
         print(f"held-out {m}: {r}", flush=True)
     if a.eval_only:
         return
-    dst = slim_decoder(a.checkpoint, ADAIN_DECODER, half=True)
-    shipped = AdaIN(None, "cpu")
+    dst = slim_decoder(a.checkpoint, ADAIN_DECODERS[enc], half=True)
+    shipped = AdaIN(None, "cpu", encoder=enc)
     alpha = AdainConfig().alpha  # the card scores what `painterly adain` does by default
     held = evaluate(shipped, held_out, photos, a.size, score, a.work / "shipped", alpha=alpha, reuse=a.reuse)
     seen_rows = evaluate(
@@ -190,7 +201,8 @@ def main() -> None:
     t = ck["train"]
     seconds = float(ck.get("seconds", 0.0))
     card = {
-        "method": "AdaIN (Huang & Belongie 2017); encoder: bundled VGG19 to relu4_1",
+        "method": f"AdaIN (Huang & Belongie 2017); encoder: {ENCODER_TEXT[enc]}",
+        "encoder": enc,
         "alpha": alpha,
         "bytes": dst.stat().st_size,
         "decoder_width": ck["settings"]["width"],
@@ -204,10 +216,11 @@ def main() -> None:
             "photo_styles": t["photo_styles"],
             "painting_side": t.get("painting_side") or 2 * t["image_size"],
             "warmup_steps": t.get("warmup_steps", 0),
+            **({"distill_steps": t["distill_steps"]} if t.get("distill_steps") else {}),
             "paintings": trained,
             "photos": ck["data"]["photos"],
             "seconds": round(seconds),
-            "command": "scripts/train_adain.sh",
+            "command": "scripts/train_adain.sh" if enc == "vgg19" else f"ENCODER={enc} scripts/train_adain.sh",
         },
         "scores": {
             "size": a.size,
@@ -218,14 +231,17 @@ def main() -> None:
             "methods_held_out_fp32": results,
             "per_pair": held + seen_rows,
         },
-        "cpu_ms_512": {"new_painting": (ms := bench_adain(512))["ms"], "painting_known": ms["ms_style_cached"]},
+        "cpu_ms_512": {
+            "new_painting": (ms := bench_adain(512, encoder=enc))["ms"],
+            "painting_known": ms["ms_style_cached"],
+        },
     }
-    CARD.write_text(json.dumps(card, indent=1) + "\n")
+    dst.with_name(CARDS[enc]).write_text(json.dumps(card, indent=1) + "\n")
     gallery(
         shipped,
         [DATA / "content" / n for n in ("chelsea.png", "jcj_tubingen.jpg", "adain_chicago.jpg")],
         held_out,
-        ROOT / "docs" / "adain_gallery.jpg",
+        ROOT / "docs" / GALLERIES[enc],
     )
     print(json.dumps({k: card["scores"][k] for k in ("held_out", "seen", "methods_held_out_fp32")}, indent=1))
     print(f"fp16 vs fp32 mean pixel diff {half_diff:.5f}; cpu ms {card['cpu_ms_512']}")

@@ -484,6 +484,13 @@ class AdainTrainConfig(Options):
         "photos and paintings; then the decoder trains",
         min=0,
     )
+    distill_lr: float = opt(1e-3, "Adam learning rate of the --distill-steps (the student starts from scratch)", gt=0.0)
+    init_decoder: Optional[str] = opt(
+        None,
+        "start the decoder from this checkpoint (same --width and --layer; a resumed run keeps its own): for a "
+        "distilled --encoder the shipped VGG19 decoder, since the student's relu4_1 is mapped into VGG19's",
+        metavar="DECODER.pt",
+    )
     warmup_steps: int = opt(
         0,
         "the first steps teach the decoder to invert the encoder (photos and paintings back from their own relu4_1 "
@@ -695,5 +702,5 @@ class BenchAdainConfig(BenchConfig):
 
     runs: int = opt(5, "timed runs", min=1, max=10_000)
     decoder: Optional[str] = opt(None, "decoder checkpoint (default: the shipped one for --encoder)")
-    encoder: str = opt("vgg19", "the shipped encoder-decoder to time", choices=_adain_encoders)
+    encoder: str = opt(AdainConfig.encoder, "the shipped encoder-decoder to time", choices=_adain_encoders)
     method: str = opt("adain", "the feature transform to time (multi-wct: all four levels)", choices=_adain_methods)

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 import painterly
-from painterly.adain.model import AdaIN, Decoder, load_decoder_checkpoint, slim_decoder
+from painterly.adain.model import AdaIN, AdaINStylizer, Decoder, load_decoder_checkpoint, slim_decoder
 from painterly.adain.ops import StyleCode, adain, mean_std, wct
 from painterly.adain.train import train_adain
 from painterly.app.cli import main
@@ -243,7 +243,7 @@ def test_a_distilled_encoder_learns_the_teacher_then_its_decoder_paints(data, tm
 
     photos, paintings = data
     out = tmp_path / "distilled.pt"
-    cfg = _cfg(data, out, encoder="vgg19-quarter", steps=34, distill_steps=30, warmup_steps=2, lr=3e-3)
+    cfg = _cfg(data, out, encoder="vgg19-quarter", steps=34, distill_steps=30, warmup_steps=2, lr=3e-3, distill_lr=3e-3)
     seen = []
     train_adain(cfg, seen.append)
     assert set(seen[0].terms) == {"distill", "total"} and set(seen[-1].terms) == {"content", "style", "total"}
@@ -252,9 +252,14 @@ def test_a_distilled_encoder_learns_the_teacher_then_its_decoder_paints(data, tm
     assert last < 0.8 * first, (first, last)
     ck = load_decoder_checkpoint(out)
     assert ck["encoder"] == "vgg19-quarter" and "encoder_state" in ck and "embed_state" in ck
-    assert ck["settings"]["features"] == 128
+    assert "features" not in ck["settings"]  # its relu4_1 is mapped into VGG19's 512 channels
     y = AdaIN(str(out), "cpu")(photos / "p0.png", paintings / "s0.png", size=40)
     assert y.size == (40, 34)
+    for method in ("wct", "adain"):  # its relu4_1 is VGG19's 512 channels from 128: WCT copes with the low rank
+        z = AdaIN(str(out), "cpu")(photos / "p0.png", paintings / "s0.png", size=40, method=method)
+        assert np.isfinite(np.asarray(z, np.float32)).all() and np.asarray(z).std() > 1
+    frames = AdaINStylizer(paintings / "s0.png", decoder=str(out), device="cpu", style_size=40)  # adain: in video
+    assert frames.tensor(torch.rand(2, 3, 32, 40)).shape == (2, 3, 32, 40)
     slim = load_decoder_checkpoint(slim_decoder(out, tmp_path / "slim.pt"))
     assert "embed_state" not in slim and next(iter(slim["encoder_state"].values())).dtype == torch.float16
     teacher_macs = multiply_adds(create_encoder_for_count(), 256, 256)
@@ -264,6 +269,40 @@ def test_a_distilled_encoder_learns_the_teacher_then_its_decoder_paints(data, tm
         train_adain(cfg.replace(encoder="vgg19", steps=40, resume=True))
     with pytest.raises(PainterlyError, match="distilled"):
         train_adain(cfg.replace(encoder="vgg19", output=str(tmp_path / "x.pt")))
+
+
+def test_init_decoder_starts_from_another_decoder(data, tmp_path):
+    """--init-decoder: a distilled encoder's decoder starts as the given VGG19 decoder (the student's relu4_1 is
+    mapped into VGG19's channels, so the weights fit), untouched while the student distils; another width is
+    refused in one line."""
+    first = tmp_path / "vgg.pt"
+    train_adain(_cfg(data, first, steps=2))
+    out = tmp_path / "student.pt"
+    cfg = _cfg(data, out, encoder="vgg19-quarter", steps=3, distill_steps=3, init_decoder=str(first))
+    train_adain(cfg)
+    start, got = load_decoder_checkpoint(first)["state_dict"], load_decoder_checkpoint(out)["state_dict"]
+    assert start.keys() == got.keys() and all(torch.equal(start[k].float(), got[k].float()) for k in start)
+    with pytest.raises(PainterlyError, match="--init-decoder.*width"):
+        train_adain(cfg.replace(width=0.25, output=str(tmp_path / "other.pt")))
+
+
+def test_a_slimmed_distilled_checkpoint_resumes_after_its_distillation(data, tmp_path):
+    """A shipped (slimmed: float16, no optimiser, no linear maps) distilled checkpoint continues its decoder's
+    training with --resume once its distillation is over; before that it is refused in one line, since the maps
+    it would need are gone."""
+    full = tmp_path / "full.pt"
+    cfg = _cfg(data, full, encoder="vgg19-quarter", steps=3, distill_steps=2)
+    train_adain(cfg)
+    out = tmp_path / "slim.pt"
+    slim_decoder(full, out)
+    student = load_decoder_checkpoint(out)["encoder_state"]
+    train_adain(cfg.replace(output=str(out), steps=5, resume=True))
+    ck = load_decoder_checkpoint(out)
+    assert ck["step"] == 5 and "optimizer" in ck
+    assert all(torch.equal(student[k].float(), ck["encoder_state"][k].float()) for k in student)  # frozen
+    slim_decoder(full, out)
+    with pytest.raises(PainterlyError, match="--resume.*distill"):
+        train_adain(cfg.replace(output=str(out), steps=6, distill_steps=4, resume=True))
 
 
 def create_encoder_for_count():

@@ -157,7 +157,7 @@ class AdaIN:
         decoder: Optional[Union[str, Path]] = None,
         device: str = "auto",
         precision: str = "auto",
-        encoder: str = "vgg19",
+        encoder: str = AdainConfig.encoder,
         wct_decoders: Optional[Union[str, Path]] = None,
     ) -> None:
         if encoder not in ADAIN_DECODERS:
@@ -478,7 +478,8 @@ def stylize(
 class AdaINStylizer(FrameStylizer):
     """AdaIN with its painting(s) fixed, shaped like :class:`painterly.feedforward.stylizer.Stylizer`
     (``.tensor``, ``.frames``, calling it) so video, folders and the webcam take it as a model:
-    ``adain:PAINTING.jpg``."""
+    ``adain:PAINTING.jpg``.  ``style_size``: the painting's long side when its statistics are taken (fixed, since
+    frames come at any size); ``encoder``: ``vgg19`` or the distilled ``vgg19-quarter``."""
 
     def __init__(
         self,
@@ -488,12 +489,13 @@ class AdaINStylizer(FrameStylizer):
         alpha: Optional[float] = None,
         weights: Optional[Sequence[float]] = None,
         method: str = "adain",
-        style_size: int = 512,
+        style_size: int = AdainConfig.size,
         preserve_color: bool = False,
         wct_decoders: Optional[str] = None,
         wct_levels: int = AdainConfig.wct_levels,
+        encoder: str = AdainConfig.encoder,
     ) -> None:
-        self.model = AdaIN(decoder, device, wct_decoders=wct_decoders)
+        self.model = AdaIN(decoder, device, encoder=encoder, wct_decoders=wct_decoders)
         self.styles: list[Any] = list(style) if isinstance(style, (list, tuple)) else [style]
         self.codes = [self.model.style_code(s, style_size, levels=method == "multi-wct") for s in self.styles]
         self.alpha = AdainConfig.alpha if alpha is None else alpha

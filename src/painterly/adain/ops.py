@@ -56,30 +56,40 @@ def create_encoder(device: Union[str, torch.device] = "cpu", dtype: torch.dtype 
 def student_encoder(width: float) -> VGG:
     """VGG19's layers up to relu4_1 with ``width`` of its channels, the same layer names and input (Wang et al.
     2020, "Collaborative Distillation for Ultra-Resolution Universal Style Transfer"), untrained: it learns to
-    reproduce the teacher's features through :class:`Embeddings` (``painterly train-adain --encoder``)."""
+    reproduce the teacher's features through :class:`Embeddings` (``painterly train-adain --encoder``).  Its
+    relu4_1 ends in a 1x1 convolution into VGG19's 512 relu4_1 channels (the linear embedding of that layer, kept
+    for painting): the transforms and a VGG19 decoder work on its output unchanged."""
     cfg: list[int | str] = [v if isinstance(v, str) else max(8, round(v * width)) for v in VGG19_CFG]
-    return VGG(f"vgg19-x{width:g}", cfg, "max", input_mode="caffe").truncate([ENCODER_LAYER])
+    net = VGG(f"vgg19-x{width:g}", cfg, "max", input_mode="caffe").truncate([ENCODER_LAYER])
+    at = net.layer_names.index(ENCODER_LAYER)
+    net.layers[at] = nn.Sequential(net.layers[at], nn.Conv2d(channels_at(net, ENCODER_LAYER), 512, 1))
+    return net
 
 
 def channels_at(net: VGG, layer: str) -> int:
-    """The channels of ``net``'s layer ``layer`` (a relu after a conv)."""
+    """The channels of ``net``'s layer ``layer`` (a relu after a conv), before any embedding."""
     conv = net.layers[net.layer_names.index(layer) - 1]
     assert isinstance(conv, nn.Conv2d)
     return conv.out_channels
 
 
 class Embeddings(nn.Module):
-    """The linear maps (1x1 convolutions) from the student's features to the teacher's at each statistics layer,
-    through which the student learns to reproduce the teacher (Wang et al. 2020, sec. 3.2); used in training only."""
+    """The linear maps (1x1 convolutions) from the student's features to the teacher's at each statistics layer
+    above relu4_1 (whose map is part of the student, :func:`student_encoder`), through which the student learns to
+    reproduce the teacher (Wang et al. 2020, sec. 3.2); used in training only."""
 
     def __init__(self, student: VGG, teacher: VGG) -> None:
         super().__init__()
         self.maps = nn.ModuleDict(
-            {k: nn.Conv2d(channels_at(student, k), channels_at(teacher, k), 1) for k in STATISTICS_LAYERS}
+            {
+                k: nn.Conv2d(channels_at(student, k), channels_at(teacher, k), 1)
+                for k in STATISTICS_LAYERS
+                if k != ENCODER_LAYER
+            }
         )
 
     def forward(self, feats: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return {k: self.maps[k](feats[k]) for k in self.maps}
+        return {k: self.maps[k](v) if k in self.maps else v for k, v in feats.items()}
 
 
 def mean_std(f: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:

@@ -28,7 +28,6 @@ from .ops import (
     WCT_LEVELS,
     Embeddings,
     adain,
-    channels_at,
     create_encoder,
     mean_std,
     student_encoder,
@@ -176,16 +175,15 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainProgres
         student = channels_last(student_encoder(ENCODERS[cfg.encoder]), device=device)
         embeddings = channels_last(Embeddings(student, teacher), device=device)
         encoder: Any = student
-        features = channels_at(student, ENCODER_LAYER)
     else:
-        encoder, features = teacher, 512
+        encoder = teacher
     layer = cfg.layer  # the layer the decoder inverts; below relu4_1 the reconstruction is all it learns
     inverter_only = layer != ENCODER_LAYER
     if inverter_only and distilled:
         raise PainterlyError(
             f"--layer {layer} trains a decoder of VGG19's features; the distilled encoder has relu4_1 only"
         )
-    decoder = channels_last(Decoder(cfg.width, features if not inverter_only else None, layer), device=device)
+    decoder = channels_last(Decoder(cfg.width, layer=layer), device=device)
     trained = list(decoder.parameters()) + (
         list(student.parameters()) + list(embeddings.parameters()) if distilled else []
     )
@@ -202,15 +200,30 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainProgres
             raise PainterlyError(f"--resume: '{out}' holds a decoder of {held}, not {layer}")
         if encoder_name(ck) != cfg.encoder:
             raise PainterlyError(f"--resume: '{out}' was trained for the {encoder_name(ck)} encoder, not {cfg.encoder}")
-        decoder.load_state_dict(ck["state_dict"])
-        if distilled:
-            student.load_state_dict(ck["encoder_state"])
-            embeddings.load_state_dict(ck["embed_state"])
-        if "optimizer" in ck:
-            opt.load_state_dict(ck["optimizer"])
         step, prior_seconds = int(ck.get("step", 0)), float(ck.get("seconds", 0.0))
+        decoder.load_state_dict({k: v.float() for k, v in ck["state_dict"].items()})
+        if distilled:
+            student.load_state_dict({k: v.float() for k, v in ck["encoder_state"].items()})
+            if "embed_state" in ck:
+                embeddings.load_state_dict(ck["embed_state"])
+            elif step < cfg.distill_steps:  # a slimmed (shipped) checkpoint keeps no linear maps
+                raise PainterlyError(
+                    f"--resume: '{out}' keeps no distillation maps (a slimmed checkpoint), so it can only continue "
+                    f"after its --distill-steps ({cfg.distill_steps}); it is at step {step}"
+                )
+        if "optimizer" in ck:  # a slimmed checkpoint continues with a fresh optimiser
+            opt.load_state_dict(ck["optimizer"])
         if step >= cfg.steps:
             return out
+    elif cfg.init_decoder:  # a sound start: another decoder of the same shape (for a distilled encoder, VGG19's)
+        start = load_decoder_checkpoint(cfg.init_decoder)
+        held = {k: start.get("settings", {}).get(k) for k in ("width", "layer")}
+        if held != {"width": float(cfg.width), "layer": None if layer == ENCODER_LAYER else layer}:
+            raise PainterlyError(
+                f"--init-decoder: '{cfg.init_decoder}' holds a decoder of width {held['width']} at "
+                f"{held['layer'] or ENCODER_LAYER}, not width {cfg.width} at {layer}"
+            )
+        decoder.load_state_dict({k: v.float() for k, v in start["state_dict"].items()})
     content = torch.utils.data.DataLoader(
         PhotoCrops(photos, cfg.image_size),
         batch_sampler=StepSampler(len(photos), cfg.batch_size, cfg.seed, step),
@@ -332,7 +345,7 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainProgres
 
     def compute(at: int) -> tuple[dict[str, torch.Tensor], int]:
         for group in opt.param_groups:  # the paper's decay: lr / (1 + decay * t)
-            group["lr"] = cfg.lr / (1.0 + cfg.lr_decay * at)
+            group["lr"] = (cfg.distill_lr if at < cfg.distill_steps else cfg.lr) / (1.0 + cfg.lr_decay * at)
         c = next(c_batches).to(device)
         s = next(s_batches).to(device)[: c.shape[0]]
         half = max(1, c.shape[0] // 2)

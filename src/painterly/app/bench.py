@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 import torch
 
+from ..config import AdainConfig
 from ..gatys.engine import StyleTransfer
 from ..runtime import channels_last, resolve_device, resolve_precision
 from ..shipped import EXAMPLES
@@ -158,7 +159,7 @@ def bench_adain(
     runs: int = 5,
     device: str = "cpu",
     decoder: Optional[str] = None,
-    encoder: str = "vgg19",
+    encoder: str = AdainConfig.encoder,
     method: str = "adain",
 ) -> dict[str, Any]:
     """Milliseconds per ``size x size`` photo with a ``size x size`` painting through AdaIN (Huang & Belongie 2017)

@@ -556,6 +556,18 @@ class ApplyConfig(Options):
         metavar="W",
     )
     batch: int = opt(1, "video: frames per network call; 1 was fastest on the development CPU", min=1, max=256)
+    crf: int = opt(
+        18,
+        "video: H.264's constant quality, 0 (lossless) to 51 (smallest file); 18 keeps the painted strokes",
+        min=0,
+        max=51,
+    )
+    preset: str = opt(
+        "veryfast",
+        "video: x264's encoding speed against file size at the same --crf; the encoder's time comes out of the "
+        "network's on a small CPU, so a faster preset paints more frames a second and writes larger files",
+        choices=["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"],
+    )
     folder_format: str = opt(
         "png",
         "folder: the format of the pictures written: png (lossless; writing one costs about as long as painting "

@@ -294,3 +294,22 @@ def test_yuv420_conversion_matches_ffmpeg(hw):
     ffmpeg = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p").to_ndarray().astype(int)
     assert ours.shape == ffmpeg.shape == (h * 3 // 2, w)
     assert np.abs(ours[:h] - ffmpeg[:h]).mean() < 1 and np.abs(ours[h:] - ffmpeg[h:]).mean() < 3
+
+
+def test_apply_video_takes_the_encoders_quality_and_preset(tmp_path, capsys):
+    """`painterly apply --crf --preset`: a higher --crf writes a smaller file of the same frames; an unknown preset
+    is refused in one line, with no file left."""
+    from painterly.app.cli import main
+
+    clip = make_clip(tmp_path / "c.mp4", frames=6, w=96, h=64, audio=False)
+    sizes = {}
+    for crf, preset in ((10, "ultrafast"), (40, "veryfast")):
+        out = tmp_path / f"o{crf}.mp4"
+        assert main(["apply", MODEL, str(clip), "-o", str(out), "--crf", str(crf), "--preset", preset, "-q"]) == 0
+        assert len(read_frames(out)) == 6
+        sizes[crf] = out.stat().st_size
+    assert sizes[40] < sizes[10] / 2, sizes
+    capsys.readouterr()
+    assert main(["apply", MODEL, str(clip), "-o", str(tmp_path / "x.mp4"), "--preset", "placebo-ish"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "preset" in err[0] and not (tmp_path / "x.mp4").exists()

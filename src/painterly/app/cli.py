@@ -450,7 +450,15 @@ def cmd_apply(args: argparse.Namespace) -> int:
     )
     if video:
         return _stylize_video(
-            src, io.output, model.frames, size=cfg.size, batch=cfg.batch, temporal=cfg.temporal, quiet=io.quiet
+            src,
+            io.output,
+            model.frames,
+            size=cfg.size,
+            batch=cfg.batch,
+            temporal=cfg.temporal,
+            quiet=io.quiet,
+            crf=cfg.crf,
+            preset=cfg.preset,
         )
     if src.is_dir():
         return _apply_folder(model, src, Path(io.output), cfg.size, io.quiet, "." + cfg.folder_format)
@@ -486,7 +494,15 @@ def _apply_folder(model: Any, src: Path, dest: Path, size: Optional[int], quiet:
 
 
 def _stylize_video(
-    src: Path, output: str, frames: Callable, size: Optional[int], batch: int, temporal: float, quiet: bool
+    src: Path,
+    output: str,
+    frames: Callable,
+    size: Optional[int],
+    batch: int,
+    temporal: float,
+    quiet: bool,
+    crf: int = ApplyConfig.crf,
+    preset: str = ApplyConfig.preset,
 ) -> int:
     """A video in, a video out (frames, timestamps, rotation and audio kept), with a progress bar."""
     from ..media.video import OUTPUT_SUFFIXES, stylize_video
@@ -495,7 +511,15 @@ def _stylize_video(
     bar = Bar("frame", quiet)
     try:
         res = stylize_video(
-            src, out, frames, size=size, batch=batch, temporal=temporal, callback=lambda p: bar(p, fps=f"{p.rate:.1f}")
+            src,
+            out,
+            frames,
+            size=size,
+            batch=batch,
+            temporal=temporal,
+            crf=crf,
+            preset=preset,
+            callback=lambda p: bar(p, fps=f"{p.rate:.1f}"),
         )
     except Interrupted as e:
         bar.close()

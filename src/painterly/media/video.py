@@ -26,6 +26,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ..config import ApplyConfig
 from ..errors import Interrupted, PainterlyError, Saved
 from ..images import atomic_write
 from ..progress import Progress
@@ -242,8 +243,8 @@ def stylize_video(
     size: Optional[int] = None,
     batch: int = 1,
     temporal: float = 0.0,
-    crf: int = 18,
-    preset: str = "veryfast",
+    crf: int = ApplyConfig.crf,
+    preset: str = ApplyConfig.preset,
     codec_threads: int = 0,
     callback: Optional[Callable[[VideoProgress], None]] = None,
 ) -> VideoResult:

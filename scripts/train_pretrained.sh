@@ -8,6 +8,8 @@
 # shallow layer of Johnson et al. 2016, which keeps the buildings' edges; The Starry Night's shipped network was
 # trained with VGG19's default relu4_2).  This is the recipe of the shipped single networks; Udnie's shipped
 # network had its first 1,600 steps with the painting at 256 px (SIZE=256 SINGLE_STEPS=1600 before the run).
+# Composition VII's shipped network continued its 1,600 steps with twice the style weight and total variation 20
+# (STYLE_WEIGHT=10 TV=20 SINGLE_STEPS=2400): more of the painting's colours, and its dotted chains weaker.
 # quality and realtime train one network holding all eight bundled paintings (conditional instance normalisation,
 # Dumoulin et al. 2017): quality.pt (johnson-nn) and realtime.pt (realtime-nn with NOISE), the paintings at STYLE_SIZE.
 # Usage: scripts/train_pretrained.sh [DATA_DIR] [OUT_DIR] [quality|realtime|PAINTING ...]
@@ -34,7 +36,8 @@ extra=()
 for p in "${paintings[@]:1}"; do extra+=(--extra-style "$p"); done
 # chosen by looking at short A/B runs beside Johnson et al.'s released models (docs/feedforward_ab.jpg): 256 px
 # crops, style targets from the paintings at STYLE_SIZE px, content 1, style 5, TV 1
-common=(--data "$data/train_256" --image-size 256 --batch-size 4 --content-weight 1 --style-weight 5 --tv-weight 1
+common=(--data "$data/train_256" --image-size 256 --batch-size 4 --content-weight 1
+        --style-weight "${STYLE_WEIGHT:-5}" --tv-weight "${TV:-1}"
         --checkpoint-every 200 --preview-every 200 --seed 0 --resume)
 for variant in "${@:-quality realtime}"; do
     for v in $variant; do

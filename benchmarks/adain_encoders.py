@@ -87,7 +87,7 @@ def memory(decoders: dict[str, str | None], sizes: list[int]) -> dict[str, dict[
             photo.resize((n, round(n * photo.height / photo.width)), Image.Resampling.LANCZOS).save(big)
             for e in ENCODERS:
                 cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "painterly", "adain", str(big), str(painting)]
-                cmd += ["-o", str(Path(d) / "out.png"), "-q", "--encoder", e]
+                cmd += ["-o", str(Path(d) / "out.png"), "-q", "--encoder", e, "--size", str(n)]
                 cmd += ["--decoder", decoders[e]] if decoders[e] else []
                 t = time.perf_counter()
                 r = subprocess.run(cmd, capture_output=True, text=True)

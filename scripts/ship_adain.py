@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from painterly.adain.model import AdaIN, encoder_name, load_decoder_checkpoint, slim_decoder
@@ -177,6 +178,7 @@ def main() -> None:
         print(f"held-out {m}: {r}", flush=True)
     if a.eval_only:
         return
+    trained_in_fp32 = next(iter(ck["state_dict"].values())).dtype == torch.float32
     dst = slim_decoder(a.checkpoint, ADAIN_DECODERS[enc], half=True)
     shipped = AdaIN(None, "cpu", encoder=enc)
     alpha = AdainConfig().alpha  # the card scores what `painterly adain` does by default
@@ -206,7 +208,8 @@ def main() -> None:
         "alpha": alpha,
         "bytes": dst.stat().st_size,
         "decoder_width": ck["settings"]["width"],
-        "half_mean_pixel_diff": round(half_diff, 5),
+        # a checkpoint already in float16 (one shipped before) has no float32 to compare with
+        "half_mean_pixel_diff": round(half_diff, 5) if trained_in_fp32 else None,
         "training": {
             "steps": ck["step"],
             "batch_size": t["batch_size"],

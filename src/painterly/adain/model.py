@@ -119,6 +119,11 @@ def _spans(n: int, step: int, margin: int) -> list[tuple[int, int, int, int]]:
     return [(a, min(n, a + step), max(0, a - margin), min(n, a + step + margin)) for a in range(0, n, step)]
 
 
+def decoder_layer(ck: dict[str, Any]) -> str:
+    """The encoder layer a decoder checkpoint inverts (relu4_1, AdaIN's, where its settings do not say)."""
+    return str(ck.get("settings", {}).get("layer", ENCODER_LAYER))
+
+
 def encoder_name(ck: dict[str, Any]) -> str:
     """The encoder a decoder checkpoint was trained for (``vgg19`` for the first checkpoints, which do not say)."""
     name = str(ck.get("encoder", "vgg19"))
@@ -191,7 +196,7 @@ class AdaIN:
                     f"train it with 'painterly train-adain --layer {layer}'"
                 )
             ck = load_decoder_checkpoint(path)
-            if ck.get("settings", {}).get("layer", ENCODER_LAYER) != layer:
+            if decoder_layer(ck) != layer:
                 raise PainterlyError(f"'{path}' is not a decoder of {layer}")
             self._levels[layer] = channels_last(decoder_from_checkpoint(ck, path), self.dtype, self.device)
         return self._levels[layer]

@@ -20,7 +20,7 @@ from ..images import load_image, save_image, to_pil, to_tensor
 from ..losses import total
 from ..runtime import channels_last, resolve_device, resolve_precision
 from ..training import PhotoCrops, StepSampler, TrainProgress, center_square, scan_photos, seed_worker, train_steps
-from .model import Decoder, encoder_name, load_decoder_checkpoint, save_decoder
+from .model import Decoder, decoder_layer, encoder_name, load_decoder_checkpoint, save_decoder
 from .ops import (
     ENCODER_LAYER,
     ENCODERS,
@@ -195,15 +195,15 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainProgres
             raise PainterlyError(
                 f"--resume: '{out}' holds a decoder of width {ck.get('settings', {}).get('width')}, not {cfg.width}"
             )
-        held = ck.get("settings", {}).get("layer", ENCODER_LAYER)
+        held = decoder_layer(ck)
         if held != layer:
             raise PainterlyError(f"--resume: '{out}' holds a decoder of {held}, not {layer}")
         if encoder_name(ck) != cfg.encoder:
             raise PainterlyError(f"--resume: '{out}' was trained for the {encoder_name(ck)} encoder, not {cfg.encoder}")
         step, prior_seconds = int(ck.get("step", 0)), float(ck.get("seconds", 0.0))
-        decoder.load_state_dict({k: v.float() for k, v in ck["state_dict"].items()})
+        decoder.load_state_dict(ck["state_dict"])  # a slimmed checkpoint's float16 is cast as it is copied
         if distilled:
-            student.load_state_dict({k: v.float() for k, v in ck["encoder_state"].items()})
+            student.load_state_dict(ck["encoder_state"])
             if "embed_state" in ck:
                 embeddings.load_state_dict(ck["embed_state"])
             elif step < cfg.distill_steps:  # a slimmed (shipped) checkpoint keeps no linear maps
@@ -217,13 +217,13 @@ def train_adain(cfg: AdainTrainConfig, callback: Optional[Callable[[TrainProgres
             return out
     elif cfg.init_decoder:  # a sound start: another decoder of the same shape (for a distilled encoder, VGG19's)
         start = load_decoder_checkpoint(cfg.init_decoder)
-        held = {k: start.get("settings", {}).get(k) for k in ("width", "layer")}
-        if held != {"width": float(cfg.width), "layer": None if layer == ENCODER_LAYER else layer}:
+        width, held = start.get("settings", {}).get("width"), decoder_layer(start)
+        if (width, held) != (float(cfg.width), layer):
             raise PainterlyError(
-                f"--init-decoder: '{cfg.init_decoder}' holds a decoder of width {held['width']} at "
-                f"{held['layer'] or ENCODER_LAYER}, not width {cfg.width} at {layer}"
+                f"--init-decoder: '{cfg.init_decoder}' holds a decoder of width {width} at {held}, "
+                f"not width {cfg.width} at {layer}"
             )
-        decoder.load_state_dict({k: v.float() for k, v in start["state_dict"].items()})
+        decoder.load_state_dict(start["state_dict"])
     content = torch.utils.data.DataLoader(
         PhotoCrops(photos, cfg.image_size),
         batch_sampler=StepSampler(len(photos), cfg.batch_size, cfg.seed, step),
